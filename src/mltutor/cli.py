@@ -1,0 +1,226 @@
+"""The ``mltutor`` command: parses arguments and calls the parts. No logic lives here.
+
+Heavy modules (SymPy, Chroma, the embedder) are imported inside the handlers so that ``--help`` and
+simple commands start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_WRONG, EXIT_INPUT = 0, 1, 2
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def _error(message: str, code: int = EXIT_INPUT) -> int:
+    print(f"mltutor: error: {message}", file=sys.stderr)
+    return code
+
+
+# -- check -------------------------------------------------------------------------------------
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from mltutor.tools.checker import check_derivation, format_report
+    from mltutor.settings import load_settings
+
+    source: str = args.file
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return _error(f"cannot read {source!r}: {exc}")
+    report = check_derivation(text, limits=load_settings().tools)
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        print(format_report(report))
+    return EXIT_OK if report.verdict == "correct" else EXIT_WRONG if report.verdict == "incorrect" else EXIT_WRONG
+
+
+# -- tool ----------------------------------------------------------------------------------------
+
+
+def _cmd_tool_list(args: argparse.Namespace) -> int:
+    from mltutor.tools.registry import all_tools
+
+    _print_json([{"name": t.name, "description": t.description} for t in all_tools()])
+    return EXIT_OK
+
+
+def _cmd_tool_schema(args: argparse.Namespace) -> int:
+    from mltutor.tools.errors import ToolError
+    from mltutor.tools.registry import get_tool, openai_tool_schema
+
+    try:
+        _print_json(openai_tool_schema(get_tool(args.name)))
+    except ToolError as exc:
+        return _error(exc.message)
+    return EXIT_OK
+
+
+def _cmd_tool_run(args: argparse.Namespace) -> int:
+    from mltutor.settings import load_settings
+    from mltutor.tools.errors import ToolError
+    from mltutor.tools.registry import run_tool
+
+    try:
+        payload = json.loads(args.args) if args.args else {}
+    except json.JSONDecodeError as exc:
+        return _error(f"arguments are not valid JSON ({exc.msg} at column {exc.colno})")
+    if not isinstance(payload, dict):
+        return _error("arguments must be a JSON object, e.g. '{\"expr\": \"x^2\", \"var\": \"x\"}'")
+    try:
+        result = run_tool(args.name, payload, limits=load_settings().tools)
+    except ToolError as exc:
+        _print_json({"error": exc.message, "tool": args.name})
+        return EXIT_WRONG
+    _print_json(result.model_dump(mode="json"))
+    return EXIT_OK
+
+
+# -- search / knowledge ----------------------------------------------------------------------
+
+
+def _knowledge_base() -> Any:
+    from mltutor.knowledge.base import open_knowledge_base
+    from mltutor.settings import load_settings
+
+    s = load_settings()
+    return open_knowledge_base(data_dir=s.data_dir, chroma_url=s.chroma_url, progress=_progress)
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from mltutor.knowledge.errors import KnowledgeError
+
+    try:
+        hits = _knowledge_base().search(" ".join(args.query), k=args.k, topic=args.topic)
+    except KnowledgeError as exc:
+        return _error(exc.message)
+    if args.json:
+        _print_json([h.to_json() for h in hits])
+    else:
+        for i, h in enumerate(hits, 1):
+            print(f"{i}. [{h.citation}] ({h.score:.3f})  {h.source}")
+            print("   " + h.text[:300].replace("\n", "\n   "))
+    return EXIT_OK
+
+
+def _cmd_knowledge_add(args: argparse.Namespace) -> int:
+    from mltutor.knowledge.errors import KnowledgeError
+
+    kb, failed = _knowledge_base(), 0
+    for path in args.paths:
+        try:
+            n = kb.add_user_file(Path(path))
+            print(f"added {path}: {n} chunks")
+        except KnowledgeError as exc:
+            failed += 1
+            print(f"mltutor: error: {exc.message}", file=sys.stderr)
+    return EXIT_INPUT if failed else EXIT_OK
+
+
+def _cmd_knowledge_list(args: argparse.Namespace) -> int:
+    docs = _knowledge_base().list_user_files()
+    if args.json:
+        _print_json([d.model_dump(mode="json") for d in docs])
+    elif not docs:
+        print("no user material yet; add some with: mltutor knowledge add FILE")
+    else:
+        for d in docs:
+            print(f"{d.path}  ({d.chunks} chunks, added {d.added_at:%Y-%m-%d %H:%M})")
+    return EXIT_OK
+
+
+def _cmd_knowledge_remove(args: argparse.Namespace) -> int:
+    from mltutor.knowledge.errors import KnowledgeError
+
+    kb, failed = _knowledge_base(), 0
+    for path in args.paths:
+        try:
+            kb.remove_user_file(Path(path))
+            print(f"removed {path}")
+        except KnowledgeError as exc:
+            failed += 1
+            print(f"mltutor: error: {exc.message}", file=sys.stderr)
+    return EXIT_INPUT if failed else EXIT_OK
+
+
+# -- parser ------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from mltutor import __version__
+
+    p = argparse.ArgumentParser(
+        prog="mltutor", description="A terminal tutor for the mathematics of ML interviews."
+    )
+    p.add_argument("--version", action="version", version=f"mltutor {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    c = sub.add_parser("check", help="check a derivation, one step per line; find the first wrong step")
+    c.add_argument("file", nargs="?", default="-", help="file with the derivation, or - for stdin")
+    c.add_argument("--json", action="store_true", help="print the report as JSON")
+    c.set_defaults(func=_cmd_check)
+
+    t = sub.add_parser("tool", help="list or run the typed math tools (JSON in, JSON out)")
+    tsub = t.add_subparsers(dest="tool_command", metavar="ACTION", required=True)
+    tl = tsub.add_parser("list", help="list the tools")
+    tl.set_defaults(func=_cmd_tool_list)
+    ts = tsub.add_parser("schema", help="print a tool's JSON schema (as given to the LLM)")
+    ts.add_argument("name")
+    ts.set_defaults(func=_cmd_tool_schema)
+    tr = tsub.add_parser("run", help="run a tool: mltutor tool run NAME 'JSON-ARGS'")
+    tr.add_argument("name")
+    tr.add_argument("args", nargs="?", default="{}", help="tool arguments as a JSON object")
+    tr.set_defaults(func=_cmd_tool_run)
+
+    s = sub.add_parser("search", help="search the topic notes and your material")
+    s.add_argument("query", nargs="+")
+    s.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
+    s.add_argument("--topic", help="only this topic slug")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=_cmd_search)
+
+    k = sub.add_parser("knowledge", help="manage your own study material")
+    ksub = k.add_subparsers(dest="knowledge_command", metavar="ACTION", required=True)
+    ka = ksub.add_parser("add", help="index Markdown/text files")
+    ka.add_argument("paths", nargs="+")
+    ka.set_defaults(func=_cmd_knowledge_add)
+    kl = ksub.add_parser("list", help="list indexed files")
+    kl.add_argument("--json", action="store_true")
+    kl.set_defaults(func=_cmd_knowledge_list)
+    kr = ksub.add_parser("remove", help="remove files from the index")
+    kr.add_argument("paths", nargs="+")
+    kr.set_defaults(func=_cmd_knowledge_remove)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_OK
+    try:
+        code: int = args.func(args)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

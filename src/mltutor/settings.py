@@ -1,0 +1,105 @@
+"""All settings, loaded in one place: ``MLTUTOR_*`` environment variables over a TOML file.
+
+The TOML file is ``$MLTUTOR_CONFIG`` if set, else ``config.toml`` in the platform config dir
+(``platformdirs.user_config_dir("mltutor")``). Settings are frozen once loaded; parts receive the values
+they need through factories, never by reading the environment themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from mltutor.tools.limits import ToolLimits
+
+APP_NAME = "mltutor"
+
+
+def default_config_file() -> Path:
+    """Where the TOML config is read from when ``MLTUTOR_CONFIG`` is not set."""
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def config_file() -> Path:
+    """The TOML config path in force (it may not exist: then only env vars and defaults apply)."""
+    env = os.environ.get("MLTUTOR_CONFIG")
+    return Path(env).expanduser() if env else default_config_file()
+
+
+class Settings(BaseSettings):
+    """Every user-facing setting of mltutor."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MLTUTOR_", frozen=True, extra="ignore", env_nested_delimiter="__"
+    )
+
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)))
+    """Persistent data: the Chroma index, user material, sessions."""
+
+    cache_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_cache_dir(APP_NAME)))
+    """Rebuildable files: the assembled embedded model, downloads never happen here."""
+
+    chroma_url: str | None = None
+    """Use a Chroma server at this URL (``http://host:port``) instead of the local persistent index."""
+
+    base_url: str | None = None
+    """OpenAI-compatible endpoint (OpenAI, Ollama, vLLM, llama.cpp). Unset: the embedded model."""
+
+    model: str | None = None
+    """Model name at ``base_url`` for the tutor role."""
+
+    judge_model: str | None = None
+    """Model name for the judge role (grading, verification); defaults to ``model``."""
+
+    api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("MLTUTOR_API_KEY", "OPENAI_API_KEY", "api_key")
+    )
+    """API key for ``base_url``; ``OPENAI_API_KEY`` is honoured too."""
+
+    request_timeout_s: float = Field(default=120.0, gt=0)
+    """Timeout for one model request."""
+
+    max_retries: int = Field(default=2, ge=0, le=10)
+    """Retries with backoff on 429/5xx/connection errors."""
+
+    best_of: int = Field(default=1, ge=1, le=16)
+    """Number of candidate answers generated and scored per question (best-of-N)."""
+
+    max_revisions: int = Field(default=1, ge=0, le=5)
+    """How many times a draft whose claims fail verification is revised."""
+
+    language: str = "auto"
+    """Answer language: ``auto`` (follow the question), ``en`` or ``ru``."""
+
+    tools: ToolLimits = Field(default_factory=ToolLimits)
+    """Time and size bounds for the math tools and the derivation checker."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = config_file()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Load settings once at start-up (overrides are for CLI flags and tests)."""
+    return Settings(**overrides)

@@ -1,0 +1,186 @@
+"""Derivative and integral notations: ``d/dx f``, ``dL/dw``, ``∂²f/∂x∂y``, ``\\frac{d}{dx}``, ``∫_a^b f dx``.
+
+They are recognised on the token stream (so ``d`` stays an ordinary name elsewhere) and built
+unevaluated; the caller computes them under a time bound.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+from mltutor.tools.errors import Unsupported
+from mltutor.tools.parsing import names as nm
+from mltutor.tools.parsing.base import OPEN, ParserBase
+from mltutor.tools.parsing.lexer import END, NAME, NUM, OP, PARTIAL, Token
+
+
+class CalculusForms(ParserBase):
+    """Mixin of the parser: recognisers for derivative and integral notation."""
+
+    def parse_primary(self) -> Any:  # implemented by the grammar
+        raise NotImplementedError
+
+    def _is_d(self, tok: Token) -> bool:
+        return tok.kind == PARTIAL or (tok.kind == NAME and tok.value == "d")
+
+    def _is_var(self, tok: Token) -> bool:
+        return (tok.kind == NAME and tok.value not in nm.FUNCTIONS
+                and tok.value not in nm.CONSTANTS and tok.value not in self.ctx.definitions)
+
+    def is_differential(self, j: int) -> bool:
+        """Whether tokens at ``j`` read ``d x`` (the ``dx`` closing an integrand)."""
+        return self.tok_at(j).kind == NAME and self.tok_at(j).value == "d" and self._is_var(
+            self.tok_at(j + 1))
+
+    def differentials(self, j: int, limit: int) -> tuple[list[tuple[Any, int]], int]:
+        """Read ``dx``, ``dx^2``, ``∂x ∂y`` from ``j``; return (var, order) pairs and the next index."""
+        out: list[tuple[Any, int]] = []
+        while j + 1 < limit:
+            d, v = self.toks[j], self.toks[j + 1]
+            if not (self._is_d(d) and self._is_var(v)):
+                break
+            j += 2
+            order = 1
+            if j + 1 < limit and self.toks[j].kind == OP and self.toks[j].value == "^" \
+                    and self.toks[j + 1].kind == NUM and self.toks[j + 1].value.isdigit():
+                order, j = int(self.toks[j + 1].value), j + 2
+            out.append((nm.make_symbol(v.value), order))
+            if d.kind != PARTIAL:
+                break
+        return out, j
+
+    def _numerator_order(self, j: int, limit: int) -> tuple[int | None, int]:
+        if j + 1 < limit and self.toks[j].kind == OP and self.toks[j].value == "^" \
+                and self.toks[j + 1].kind == NUM and self.toks[j + 1].value.isdigit():
+            return int(self.toks[j + 1].value), j + 2
+        return None, j
+
+    def _build(self, operand: Any, diffs: list[tuple[Any, int]], order: int | None,
+               at: Token) -> Any:
+        total = sum(m for _, m in diffs)
+        if order is not None and order != total:
+            if len(diffs) == 1 and total == 1:
+                diffs = [(diffs[0][0], order)]
+            else:
+                raise self.fail(f"derivative order {order} does not match the denominator", at)
+        if max(m for _, m in diffs) > 20:
+            raise self.fail("derivative order above 20 is not supported", at)
+        return sp.Derivative(operand, *diffs)
+
+    def _named_operand(self, tok: Token, var: Any) -> Any:
+        name = tok.value
+        if name in self.ctx.definitions:
+            return self.ctx.definitions[name].body
+        raise Unsupported(
+            f"d{name}/d{var}: {name} is not defined on an earlier line (write e.g. "
+            f"'{name} = ...' first, or d/d{var} (expression))"
+        )
+
+    def parse_operand(self, at_start: bool) -> Any:
+        """What ``d/dx`` applies to: the next product, or the whole rest when it opens the part."""
+        first = self.peek()
+        if first.kind == END:
+            raise self.fail("expected what to differentiate after the derivative operator")
+        start = self.i
+        expr = self.parse_term()
+        if at_start and (self.is_op("+") or self.is_op("-")):
+            group_only = first.kind == OP and first.value in OPEN and self._group_end(start) == self.i
+            if not group_only:
+                while self.is_op("+") or self.is_op("-"):
+                    op = self.advance().value
+                    right = self.parse_term()
+                    expr = expr + right if op == "+" else expr - right
+        return expr
+
+    def _group_end(self, start: int) -> int:
+        level, j = 0, start
+        while j < self.end:
+            t = self.toks[j]
+            if t.kind == OP and t.value in OPEN:
+                level += 1
+            elif t.kind == OP and t.value in ")]}":
+                level -= 1
+                if level == 0:
+                    return j + 1
+            j += 1
+        return -1
+
+    def try_derivative(self) -> Any | None:
+        """``d/dx …``, ``d^2/dx^2 …``, ``dL/dw``, ``∂/∂x …``, ``∂L/∂w``, ``∂²f/∂x∂y``; else None."""
+        tok = self.peek()
+        if not self._is_d(tok):
+            return None
+        start, at_start = self.i, self.i == self.seg_start
+        order, j = self._numerator_order(start + 1, self.end)
+        name_tok = None
+        if self.tok_at(j).kind == NAME and self.tok_at(j + 1).kind == OP \
+                and self.tok_at(j + 1).value == "/":
+            name_tok, j = self.tok_at(j), j + 1
+        if not (self.tok_at(j).kind == OP and self.tok_at(j).value == "/"):
+            return None
+        diffs, after = self.differentials(j + 1, self.end)
+        if not diffs:
+            return None
+        self.i = after
+        operand = (self._named_operand(name_tok, diffs[0][0]) if name_tok is not None
+                   else self.parse_operand(at_start))
+        return self._build(operand, diffs, order, tok)
+
+    def frac_derivative(self, num: tuple[int, int], den: tuple[int, int], at_start: bool) -> Any:
+        """``\\frac{d}{dx} …``, ``\\frac{dL}{dw}``, ``\\frac{\\partial^2 f}{\\partial x^2}``; else None."""
+        a, b = num
+        if a >= b or not self._is_d(self.toks[a]):
+            return None
+        diffs, k = self.differentials(den[0], den[1])
+        if not diffs or k != den[1]:
+            return None
+        order, j = self._numerator_order(a + 1, b)
+        if j < b:
+            if j + 1 == b and self.toks[j].kind == NAME and self.toks[j].value in self.ctx.definitions:
+                operand = self._named_operand(self.toks[j], diffs[0][0])
+            else:
+                operand = self.parse_range(j, b)
+        else:
+            operand = self.parse_operand(at_start)
+        return self._build(operand, diffs, order, self.toks[a])
+
+    def _limit(self) -> Any:
+        if self.is_op("-"):
+            self.advance()
+            return -self._limit()
+        return self.parse_primary()
+
+    def parse_integral(self) -> Any:
+        """``∫ f dx`` (indefinite) or ``∫_a^b f dx`` (definite), left unevaluated."""
+        tok = self.advance()
+        lower = upper = None
+        if self.is_op("_"):
+            self.advance()
+            lower = self._limit()
+            if not self.is_op("^"):
+                raise self.fail("expected ^upper after the lower limit")
+            self.advance()
+            upper = self._limit()
+        elif self.is_op("^"):
+            self.advance()
+            upper = self._limit()
+            if not self.is_op("_"):
+                raise self.fail("expected _lower after the upper limit")
+            self.advance()
+            lower = self._limit()
+        if self.is_differential(self.i) or self.peek().kind == END:
+            raise self.fail("expected the integrand after ∫")
+        self.int_depth += 1
+        try:
+            integrand = self.parse_sum()
+        finally:
+            self.int_depth -= 1
+        if not self.is_differential(self.i):
+            raise self.fail("expected dx (the variable of integration) after the integrand")
+        self.advance()
+        var = nm.make_symbol(self.advance().value)
+        if lower is None:
+            return sp.Integral(integrand, var)
+        return sp.Integral(integrand, (var, lower, upper))

@@ -1,0 +1,225 @@
+"""Tokenizer for math as people type it: plain text, Unicode and LaTeX, one token stream.
+
+Every token keeps its 1-based column in the original text so errors can point at it. Unicode and
+LaTeX spellings are mapped to one vocabulary here, so the parser sees a single notation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mltutor.tools.errors import ParseError
+
+# token kinds
+NUM, NAME, OP, FRAC, SQRT, INT, PARTIAL, END = "NUM", "NAME", "OP", "FRAC", "SQRT", "INT", "PARTIAL", "END"
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One lexical unit; ``space`` says whether whitespace preceded it (``f (x)`` vs ``f(x)``)."""
+
+    kind: str
+    value: str
+    col: int
+    space: bool = False
+
+
+GREEK = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ϵ": "epsilon",
+    "ζ": "zeta", "η": "eta", "θ": "theta", "ϑ": "theta", "ι": "iota", "κ": "kappa",
+    "λ": "lambda", "μ": "mu", "ν": "nu", "ξ": "xi", "π": "pi", "ρ": "rho", "σ": "sigma",
+    "τ": "tau", "υ": "upsilon", "φ": "phi", "ϕ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega",
+    "Γ": "Gamma", "Δ": "Delta", "Θ": "Theta", "Λ": "Lambda", "Σ": "Sigma", "Φ": "Phi",
+    "Ψ": "Psi", "Ω": "Omega",
+}
+GREEK_NAMES = frozenset(GREEK.values()) | {"varepsilon", "varphi", "vartheta"}
+
+_CHAR_OPS = {
+    "+": "+", "-": "-", "−": "-", "–": "-", "*": "*", "·": "*", "×": "*", "⋅": "*", "∗": "*",
+    "/": "/", "÷": "/", "^": "^", "(": "(", ")": ")", "[": "[", "]": "]", "{": "{", "}": "}",
+    ",": ",", "=": "=", "≈": "≈", "|": "|", "!": "!", "'": "'", "′": "'", "%": "%", "_": "_",
+}
+_SUPERSCRIPT = {"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5", "⁶": "6", "⁷": "7",
+                "⁸": "8", "⁹": "9"}
+_SUBSCRIPT = {"₀": "0", "₁": "1", "₂": "2", "₃": "3", "₄": "4", "₅": "5", "₆": "6", "₇": "7",
+              "₈": "8", "₉": "9"}
+_ACCENTED = {"ŷ": "yhat", "ȳ": "ybar", "x̄": "xbar", "θ̂": "thetahat"}
+_COMBINING = {"\u0302": "hat", "\u0304": "bar", "\u0305": "bar"}
+
+_LATEX_SKIP = {",", ";", ":", "!", " ", "quad", "qquad", "left", "right", "big", "Big", "bigg",
+               "Bigg", "bigl", "bigr", "Bigl", "Bigr", "displaystyle", "limits"}
+_LATEX_OPS = {"cdot": "*", "times": "*", "ast": "*", "div": "/", "approx": "≈", "{": "(",
+              "}": ")", "lvert": "|", "rvert": "|", "vert": "|", "mid": "|", "%": "%"}
+_LATEX_FUNCS = {"ln", "log", "exp", "sin", "cos", "tan", "cot", "sec", "csc", "sinh", "cosh",
+                "tanh", "arcsin", "arccos", "arctan", "max", "min", "lg"}
+_LATEX_ACCENTS = {"hat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde", "widehat": "hat"}
+_LATEX_TEXT = {"mathrm", "text", "operatorname", "mathit", "textrm", "mathbf", "boldsymbol"}
+
+_GREEK_SUB_RE = re.compile(r"_?(\{[A-Za-z0-9]+\}|[0-9]+)")
+_NUM_RE = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*(_(\{[A-Za-z0-9]+\}|[A-Za-z0-9]+))?")
+_CMD_RE = re.compile(r"\\([A-Za-z]+|.)")
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split ``text`` into tokens, raising :class:`ParseError` at the first character it can't read."""
+    tokens: list[Token] = []
+    i, n, space = 0, len(text), False
+
+    def add(kind: str, value: str, start: int) -> None:
+        nonlocal space
+        tokens.append(Token(kind, value, start + 1, space))
+        space = False
+
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            space, i = True, i + 1
+            continue
+        if "0" <= ch <= "9" or (ch == "." and i + 1 < n and "0" <= text[i + 1] <= "9"):
+            m = _NUM_RE.match(text, i)
+            assert m is not None
+            add(NUM, m.group(0), i)
+            i = m.end()
+            continue
+        if ch.isascii() and ch.isalpha():
+            m = _NAME_RE.match(text, i)
+            assert m is not None
+            name, j = m.group(0).replace("{", "").replace("}", ""), m.end()
+            # combining accent right after a one-letter name: x̂, ȳ
+            if j < n and text[j] in _COMBINING:
+                name, j = name + _COMBINING[text[j]], j + 1
+            add(NAME, name, i)
+            i = j
+            continue
+        two = text[i : i + 2]
+        if two in _ACCENTED:
+            add(NAME, _ACCENTED[two], i)
+            i += 2
+            continue
+        if ch in _ACCENTED:
+            add(NAME, _ACCENTED[ch], i)
+            i += 1
+            continue
+        if ch in GREEK:
+            name, j = GREEK[ch], i + 1
+            if j < n and text[j] in _COMBINING:
+                name, j = name + _COMBINING[text[j]], j + 1
+            m = _GREEK_SUB_RE.match(text, j)
+            if m:
+                name, j = name + "_" + m.group(1).strip("{}"), m.end()
+            add(NAME, name, i)
+            i = j
+            continue
+        if ch in _SUBSCRIPT and tokens and tokens[-1].kind == NAME and not space:
+            j = i
+            digits = ""
+            while j < n and text[j] in _SUBSCRIPT:
+                digits, j = digits + _SUBSCRIPT[text[j]], j + 1
+            prev = tokens.pop()
+            tokens.append(Token(NAME, f"{prev.value}_{digits}", prev.col, prev.space))
+            i = j
+            continue
+        if ch in _SUPERSCRIPT or ch == "⁻":
+            j, digits, neg = i, "", False
+            if text[j] == "⁻":
+                neg, j = True, j + 1
+            while j < n and text[j] in _SUPERSCRIPT:
+                digits, j = digits + _SUPERSCRIPT[text[j]], j + 1
+            if not digits:
+                raise ParseError("expected superscript digits after '⁻'", i + 1, text)
+            add(OP, "^", i)
+            if neg:
+                add(OP, "-", i)
+            add(NUM, digits, i)
+            i = j
+            continue
+        if ch == "*" and text[i : i + 2] == "**":
+            add(OP, "^", i)
+            i += 2
+            continue
+        if ch in _CHAR_OPS:
+            add(OP, _CHAR_OPS[ch], i)
+            i += 1
+            continue
+        if ch == "√":
+            add(SQRT, "sqrt", i)
+            i += 1
+            continue
+        if ch == "∫":
+            add(INT, "int", i)
+            i += 1
+            continue
+        if ch == "∂":
+            add(PARTIAL, "d", i)
+            i += 1
+            continue
+        if ch == "∞":
+            add(NAME, "oo", i)
+            i += 1
+            continue
+        if ch == "\\":
+            i = _latex_command(text, i, add)
+            continue
+        raise ParseError(f"unexpected character {ch!r}", i + 1, text)
+    tokens.append(Token(END, "", n + 1, space))
+    return tokens
+
+
+def _braced(text: str, i: int) -> tuple[str, int]:
+    """Read ``{...}`` (no nesting needed for names) starting at ``i``; return content and end index."""
+    if i >= len(text) or text[i] != "{":
+        m = re.compile(r"\s*([A-Za-z])").match(text, i)
+        if m:  # \hat y
+            return m.group(1), m.end()
+        raise ParseError("expected '{' after the command", i + 1, text)
+    j = text.find("}", i)
+    if j < 0:
+        raise ParseError("missing '}'", i + 1, text)
+    return text[i + 1 : j].strip(), j + 1
+
+
+def _latex_command(text: str, i: int, emit: Callable[[str, str, int], None]) -> int:
+    """Lex one backslash command at ``i`` and return the index after it."""
+    m = _CMD_RE.match(text, i)
+    if m is None:
+        raise ParseError("a lone backslash", i + 1, text)
+    cmd, j = m.group(1), m.end()
+    if cmd in _LATEX_SKIP:
+        if cmd in {"left", "right"} and j < len(text) and text[j] == ".":
+            j += 1  # \left. is an invisible delimiter
+        return j
+    if cmd in _LATEX_OPS:
+        emit(OP, _LATEX_OPS[cmd], i)
+    elif cmd in {"frac", "dfrac", "tfrac"}:
+        emit(FRAC, "frac", i)
+    elif cmd == "sqrt":
+        emit(SQRT, "sqrt", i)
+    elif cmd in {"int", "intop"}:
+        emit(INT, "int", i)
+    elif cmd == "partial":
+        emit(PARTIAL, "d", i)
+    elif cmd in {"infty", "infin"}:
+        emit(NAME, "oo", i)
+    elif cmd in GREEK_NAMES:
+        name = {"varepsilon": "epsilon", "varphi": "phi", "vartheta": "theta"}.get(cmd, cmd)
+        emit(NAME, name, i)
+    elif cmd in _LATEX_FUNCS:
+        emit(NAME, cmd, i)
+    elif cmd in _LATEX_ACCENTS:
+        inner, j = _braced(text, j)
+        inner = GREEK.get(inner, inner).lstrip("\\")
+        if not re.fullmatch(r"[A-Za-z]+(_[A-Za-z0-9]+)?", inner):
+            raise ParseError(f"\\{cmd} takes a single name", i + 1, text)
+        emit(NAME, inner + _LATEX_ACCENTS[cmd], i)
+    elif cmd in _LATEX_TEXT:
+        inner, j = _braced(text, j)
+        inner = inner.replace(" ", "")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", inner):
+            raise ParseError(f"\\{cmd}{{{inner}}} is not a name", i + 1, text)
+        emit(NAME, inner, i)
+    else:
+        raise ParseError(f"unsupported LaTeX command \\{cmd}", i + 1, text)
+    return j
