@@ -71,7 +71,10 @@ def parse_chain(
             where = "before" if end < len(tokens) - 1 else "after"
             what = rel or tokens[end].value
             raise ParseError(f"expected an expression {where} {what!r}", col, text)
-        expr = parser.parse_range(start, end)
+        try:
+            expr = parser.parse_range(start, end)
+        except RecursionError:
+            raise ParseError("expression is nested too deeply", tokens[start].col, text) from None
         _check_size(expr, limits, text)
         col, end_col = tokens[start].col, tokens[end].col
         out.append(Part(expr, col, end_col, text[col - 1 : end_col - 1].strip(), rel,
@@ -85,7 +88,7 @@ def parse_math(
     """Parse one expression (no ``=``) into SymPy without evaluating any string as Python."""
     parts = parse_chain(text, ctx, limits)
     if len(parts) != 1:
-        raise ParseError("expected one expression, found '='", parts[1].col - 1, text)
+        raise ParseError("expected one expression, found '='", parts[0].end_col, text)
     return parts[0].expr
 
 
@@ -95,7 +98,7 @@ def parse_equation(
     """Parse ``lhs = rhs`` (or a bare expression, meaning ``= 0``) into ``lhs - rhs``."""
     parts = parse_chain(text, ctx, limits)
     if len(parts) > 2:
-        raise ParseError("expected at most one '='", parts[2].col - 1, text)
+        raise ParseError("expected at most one '='", parts[1].end_col, text)
     return parts[0].expr if len(parts) == 1 else parts[0].expr - parts[1].expr
 
 

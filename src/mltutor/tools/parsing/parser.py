@@ -23,7 +23,7 @@ from mltutor.tools.parsing.base import CLOSE, OPEN, Definition, ParseContext
 from mltutor.tools.parsing.calculus_forms import CalculusForms
 from mltutor.tools.parsing.lexer import END, FRAC, INT, NAME, NUM, OP, PARTIAL, SQRT, Token
 
-_MAX_DEPTH = 120
+_MAX_DEPTH = 40
 _LOG_BASE_RE = re.compile(r"^log_([0-9]+|e)$")
 _FN_DIGITS_RE = re.compile(r"^([a-z]+?)(\d+)$")
 _D_VAR_RE = re.compile(r"^d([A-Za-z](?:_[A-Za-z0-9]+|[0-9]+)?)$")
@@ -173,6 +173,15 @@ class Parser(CalculusForms):
         return False
 
     def parse_primary(self) -> Any:
+        self.depth += 1
+        try:
+            if self.depth > _MAX_DEPTH:
+                raise self.fail("expression is nested too deeply")
+            return self._primary()
+        finally:
+            self.depth -= 1
+
+    def _primary(self) -> Any:
         tok = self.peek()
         if tok.kind == NUM:
             self.advance()
