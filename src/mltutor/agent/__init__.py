@@ -1,0 +1,1 @@
+"""agent part of mltutor (see DEVELOPERS.md)."""

@@ -1,0 +1,1 @@
+"""evals part of mltutor (see DEVELOPERS.md)."""

@@ -1,0 +1,1 @@
+"""tui part of mltutor (see DEVELOPERS.md)."""
