@@ -15,11 +15,15 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPORA = [ROOT / "tests/tools/data/derivations.yaml", ROOT / "tests/tools/data/derivations_extra.yaml"]
+CORPORA = [
+    ROOT / "tests/tools/data/derivations.yaml",
+    ROOT / "tests/tools/data/derivations_extra.yaml",
+]
 
 
 def import_time(module: str, runs: int = 5) -> float:
     """Median wall time of a fresh interpreter importing ``module`` minus a bare interpreter."""
+
     def run(code: str) -> float:
         best = []
         for _ in range(runs):

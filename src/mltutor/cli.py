@@ -30,8 +30,8 @@ def _error(message: str, code: int = EXIT_INPUT) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from mltutor.tools.checker import check_derivation, format_report
     from mltutor.settings import load_settings
+    from mltutor.tools.checker import check_derivation, format_report
 
     source: str = args.file
     try:
@@ -43,7 +43,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
         _print_json(report.to_json())
     else:
         print(format_report(report))
-    return EXIT_OK if report.verdict == "correct" else EXIT_WRONG if report.verdict == "incorrect" else EXIT_WRONG
+    # an unverifiable step means "not every step holds": exit 1, as for a wrong step
+    return EXIT_OK if report.verdict == "correct" else EXIT_WRONG
 
 
 # -- tool ----------------------------------------------------------------------------------------
@@ -77,7 +78,7 @@ def _cmd_tool_run(args: argparse.Namespace) -> int:
     except json.JSONDecodeError as exc:
         return _error(f"arguments are not valid JSON ({exc.msg} at column {exc.colno})")
     if not isinstance(payload, dict):
-        return _error("arguments must be a JSON object, e.g. '{\"expr\": \"x^2\", \"var\": \"x\"}'")
+        return _error('arguments must be a JSON object, e.g. \'{"expr": "x^2", "var": "x"}\'')
     try:
         result = run_tool(args.name, payload, limits=load_settings().tools)
     except ToolError as exc:
@@ -170,7 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"mltutor {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    c = sub.add_parser("check", help="check a derivation, one step per line; find the first wrong step")
+    c = sub.add_parser(
+        "check", help="check a derivation, one step per line; find the first wrong step"
+    )
     c.add_argument("file", nargs="?", default="-", help="file with the derivation, or - for stdin")
     c.add_argument("--json", action="store_true", help="print the report as JSON")
     c.set_defaults(func=_cmd_check)

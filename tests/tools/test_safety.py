@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import contextlib
 import os
 import re
 import sys
@@ -49,9 +50,35 @@ HOSTILE = [
 ]
 
 ALPHABET = st.sampled_from(
-    list("xyzwabe0123456789+-*/^()[]{}|=.,!'_ ") + ["sin", "log", "exp", "sqrt", "d/dx ", "∫",
-    "∂", "σ", "λ", "²", "√", "\\frac", "\\sqrt", "\\int", "\\partial", "dx", "\\left(", "\\right)",
-    "π", "×", "·", "−", "%", "e^", "≈", "\n"]
+    [
+        *list("xyzwabe0123456789+-*/^()[]{}|=.,!'_ "),
+        "sin",
+        "log",
+        "exp",
+        "sqrt",
+        "d/dx ",
+        "∫",
+        "∂",
+        "σ",
+        "λ",
+        "²",
+        "√",
+        "\\frac",
+        "\\sqrt",
+        "\\int",
+        "\\partial",
+        "dx",
+        "\\left(",
+        "\\right)",
+        "π",
+        "×",
+        "·",
+        "−",
+        "%",
+        "e^",
+        "≈",
+        "\n",
+    ]
 )
 mathy = st.lists(ALPHABET, max_size=40).map("".join)
 
@@ -94,10 +121,8 @@ def no_code_execution(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.mark.parametrize("text", HOSTILE)
 def test_hostile_input_is_rejected_quickly(text: str, no_code_execution: None) -> None:
     start = time.perf_counter()
-    try:
+    with contextlib.suppress(ToolError):
         parse_chain(text)
-    except ToolError:
-        pass
     assert time.perf_counter() - start < 2.0
     assert not Path("/tmp/pwned").exists()
 
@@ -116,10 +141,8 @@ def test_hostile_derivation_is_reported(text: str) -> None:
 @given(mathy)
 def test_random_math_never_raises_uncaught(text: str) -> None:
     start = time.perf_counter()
-    try:
+    with contextlib.suppress(ToolError):
         parse_math(text)
-    except ToolError:
-        pass
     assert time.perf_counter() - start < 2.0
 
 
@@ -137,10 +160,8 @@ def test_random_derivations_always_get_a_report(text: str) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=60))
 def test_arbitrary_unicode_never_raises_uncaught(text: str) -> None:
-    try:
+    with contextlib.suppress(ToolError):
         parse_math(text)
-    except ToolError:
-        pass
 
 
 def test_source_never_evaluates_strings() -> None:

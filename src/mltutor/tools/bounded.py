@@ -88,7 +88,9 @@ class _Worker:
         if self._proc is None or not self._proc.is_alive() or self._conn is None:
             ctx = mp.get_context("spawn")
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_worker_main, args=(child,), daemon=True, name="mltutor-sympy")
+            proc = ctx.Process(
+                target=_worker_main, args=(child,), daemon=True, name="mltutor-sympy"
+            )
             proc.start()
             child.close()
             self._proc, self._conn = proc, parent

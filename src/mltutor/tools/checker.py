@@ -66,7 +66,8 @@ def _run_step(text: str, state: State, limits: ToolLimits) -> tuple[StepOutcome,
         return StepOutcome("unverifiable", exc.message), State(state.definitions, None)
     except RecursionError:
         return StepOutcome("unverifiable", "expression is nested too deeply"), State(
-            state.definitions, None)
+            state.definitions, None
+        )
 
 
 def check_derivation(text: str, *, limits: ToolLimits = DEFAULT_LIMITS) -> CheckReport:
@@ -77,19 +78,39 @@ def check_derivation(text: str, *, limits: ToolLimits = DEFAULT_LIMITS) -> Check
         if not raw.strip() or raw.lstrip().startswith(("#", "//")):
             continue
         if len(raw) > limits.max_input_chars:
-            steps.append(StepReport(line=number, text=raw[:200], status="unverifiable",
-                                    message=f"line is longer than {limits.max_input_chars} chars"))
+            steps.append(
+                StepReport(
+                    line=number,
+                    text=raw[:200],
+                    status="unverifiable",
+                    message=f"line is longer than {limits.max_input_chars} chars",
+                )
+            )
             state = State(state.definitions, None)
             continue
         try:
             outcome, state = run_bounded(_run_step, raw, state, limits, timeout=limits.timeout_s)
         except ToolTimeout as exc:
-            outcome, state = StepOutcome("unverifiable", exc.message), State(state.definitions, None)
+            outcome, state = (
+                StepOutcome("unverifiable", exc.message),
+                State(state.definitions, None),
+            )
         except ToolError as exc:
-            outcome, state = StepOutcome("unverifiable", exc.message), State(state.definitions, None)
-        steps.append(StepReport(line=number, text=raw, status=outcome.status,
-                                message=outcome.message, column=outcome.column,
-                                diagnosis=outcome.diagnosis, expected=outcome.expected))
+            outcome, state = (
+                StepOutcome("unverifiable", exc.message),
+                State(state.definitions, None),
+            )
+        steps.append(
+            StepReport(
+                line=number,
+                text=raw,
+                status=outcome.status,
+                message=outcome.message,
+                column=outcome.column,
+                diagnosis=outcome.diagnosis,
+                expected=outcome.expected,
+            )
+        )
     wrong = [s.line for s in steps if s.status == "wrong"]
     if wrong:
         verdict: Verdict = "incorrect"

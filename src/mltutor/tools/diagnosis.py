@@ -38,7 +38,9 @@ def _inner_functions(expr: Any) -> list[Any]:
     """Arguments of applied functions and bases of powers: candidates for a chain-rule factor."""
     inner = []
     for node in sp.preorder_traversal(expr):
-        if isinstance(node, sp.Function) or isinstance(node, sp.Pow) and not node.exp.free_symbols:
+        if isinstance(node, sp.Function) or (
+            isinstance(node, sp.Pow) and not node.exp.free_symbols
+        ):
             args = [node.base] if isinstance(node, sp.Pow) else list(node.args)
             inner += [a for a in args if a.free_symbols and not a.is_Symbol]
         elif isinstance(node, sp.Pow) and node.base == sp.E:
@@ -61,8 +63,10 @@ def diagnose(expected: Any, got: Any, source: Any = None) -> str | None:
             for g in _inner_functions(source.expr):
                 factor = sp.diff(g, var)
                 if factor.free_symbols and _same(got * factor, expected):
-                    return (f"missing chain-rule factor: multiply by d/d{var} ({plain(g)}) "
-                            f"= {plain(factor)}")
+                    return (
+                        f"missing chain-rule factor: multiply by d/d{var} ({plain(g)}) "
+                        f"= {plain(factor)}"
+                    )
         diff = sp.expand(expected - got)
         if len(sp.Add.make_args(diff)) == 1 and diff != 0:
             terms_expected = sp.Add.make_args(sp.expand(expected))

@@ -76,8 +76,10 @@ def _points(symbols: list[Any], rng: random.Random, count: int) -> list[dict[Any
     for k in range(count):
         lo, hi = _RANGES[k % len(_RANGES)]
         out.append(
-            {s: sp.Rational(str(Decimal(rng.uniform(lo, hi)).quantize(Decimal("1e-6"))))
-             for s in symbols}
+            {
+                s: sp.Rational(str(Decimal(rng.uniform(lo, hi)).quantize(Decimal("1e-6"))))
+                for s in symbols
+            }
         )
     return out
 
@@ -94,8 +96,13 @@ def numeric_compare(a: Any, b: Any, *, seed: int = 7, samples: int = 10) -> Equi
         if _close(va, vb):
             agree += 1
             if not symbols:
-                return Equivalence(equal=True, method="numeric", left_value=va, right_value=vb,
-                                   detail="equal to 30 significant digits")
+                return Equivalence(
+                    equal=True,
+                    method="numeric",
+                    left_value=va,
+                    right_value=vb,
+                    detail="equal to 30 significant digits",
+                )
             continue
         # confirm the miss at higher precision
         va2, vb2 = evaluate(a, point, 60), evaluate(b, point, 60)
@@ -103,16 +110,28 @@ def numeric_compare(a: Any, b: Any, *, seed: int = 7, samples: int = 10) -> Equi
             continue
         where = {str(s): float(v) for s, v in point.items()}
         return Equivalence(
-            equal=False, method="numeric", counterexample=where or None, left_value=va2,
+            equal=False,
+            method="numeric",
+            counterexample=where or None,
+            left_value=va2,
             right_value=vb2,
-            detail=(f"they differ at {_fmt_point(where)}: {va2:.6g} vs {vb2:.6g}" if where
-                    else f"{va2:.10g} is not {vb2:.10g}"),
+            detail=(
+                f"they differ at {_fmt_point(where)}: {va2:.6g} vs {vb2:.6g}"
+                if where
+                else f"{va2:.10g} is not {vb2:.10g}"
+            ),
         )
     if agree >= min(3, samples):
-        return Equivalence(equal=True, method="numeric",
-                           detail=f"equal at {agree} random points (30 significant digits)")
-    return Equivalence(equal=None, method="undecided",
-                       detail="could not evaluate both sides at enough points of their domain")
+        return Equivalence(
+            equal=True,
+            method="numeric",
+            detail=f"equal at {agree} random points (30 significant digits)",
+        )
+    return Equivalence(
+        equal=None,
+        method="undecided",
+        detail="could not evaluate both sides at enough points of their domain",
+    )
 
 
 def _fmt_point(point: dict[str, float]) -> str:

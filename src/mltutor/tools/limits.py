@@ -19,7 +19,7 @@ class ToolLimits(BaseModel):
     max_nodes: int = Field(default=2000, ge=10)
     """Largest expression tree (SymPy ``count_ops``) accepted as input."""
 
-    max_int_digits: int = Field(default=2000, ge=10)
+    max_int_digits: int = Field(default=20000, ge=10)
     """Largest integer (in decimal digits) a literal power may produce, e.g. ``10^10^10`` is refused."""
 
     max_matrix_size: int = Field(default=200, ge=1)

@@ -5,6 +5,7 @@ Runs inside :func:`run_bounded`, so everything here is a module-level function o
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -102,14 +103,21 @@ def _is_indefinite(expr: Any) -> bool:
 def _rounding(value: Any, literal: Any, decimals: int, approx: bool) -> Equivalence:
     v = evaluate(value, {}, 50)
     if v is None:
-        return Equivalence(equal=None, method="undecided", detail="could not evaluate it as a number")
+        return Equivalence(
+            equal=None, method="undecided", detail="could not evaluate it as a number"
+        )
     shown = float(literal)
     tol = 0.5 * 10.0**-decimals * (2.0 if approx else 1.0) * (1 + 1e-9)
     rounded = Decimal(repr(v)).quantize(Decimal(1).scaleb(-decimals))
     if abs(v - shown) <= tol:
         return Equivalence(equal=True, method="numeric", detail=f"{v:.10g} rounds to {rounded}")
-    return Equivalence(equal=False, method="numeric", left_value=v, right_value=shown,
-                       detail=f"the exact value {v:.10g} rounds to {rounded}, not {literal}")
+    return Equivalence(
+        equal=False,
+        method="numeric",
+        left_value=v,
+        right_value=shown,
+        detail=f"the exact value {v:.10g} rounds to {rounded}, not {literal}",
+    )
 
 
 def compare_parts(prev: Part | Any, cur: Part) -> tuple[Equivalence, Any, Any]:
@@ -124,8 +132,10 @@ def compare_parts(prev: Part | Any, cur: Part) -> tuple[Equivalence, Any, Any]:
         claimed = sp.diff(_value(other), var)
         res = compare(integral.function, claimed)
         if res.equal is False:
-            res.detail = (f"d/d{var} of the antiderivative is {plain(claimed)}, not the integrand "
-                          f"{plain(integral.function)}")
+            res.detail = (
+                f"d/d{var} of the antiderivative is {plain(claimed)}, not the integrand "
+                f"{plain(integral.function)}"
+            )
         return res, integral.function, claimed
     a, b = _value(a_raw), _value(b_raw)
     if a.has(sp.Derivative) or b.has(sp.Derivative):
@@ -165,13 +175,20 @@ def check_line(text: str, state: State, limits: ToolLimits) -> tuple[StepOutcome
     ctx = ParseContext(defs)
     if continuation:
         if state.last is None:
-            return StepOutcome("unverifiable", "continues a chain, but no earlier expression "
-                               "could be read"), State(defs, None)
+            return StepOutcome(
+                "unverifiable", "continues a chain, but no earlier expression could be read"
+            ), State(defs, None)
         idx = line.index(stripped[0])
-        parts = parse_chain(line[:idx] + " " + line[idx + 1:], ctx, limits)
+        parts = parse_chain(line[:idx] + " " + line[idx + 1 :], ctx, limits)
         first_rel = stripped[0]
-        parts[0] = Part(parts[0].expr, parts[0].col, parts[0].end_col, parts[0].text, first_rel,
-                        parts[0].decimals)
+        parts[0] = Part(
+            parts[0].expr,
+            parts[0].col,
+            parts[0].end_col,
+            parts[0].text,
+            first_rel,
+            parts[0].decimals,
+        )
         chain: list[Any] = [state.last, *parts]
     elif head is not None:
         name, params = head
@@ -187,7 +204,7 @@ def check_line(text: str, state: State, limits: ToolLimits) -> tuple[StepOutcome
         chain = list(parse_chain(line, ctx, limits))
         if len(chain) == 1:
             return StepOutcome("ok", "starting expression"), State(defs, chain[0].expr)
-    for prev, cur in zip(chain, chain[1:], strict=False):
+    for prev, cur in itertools.pairwise(chain):
         result, expected, claimed = compare_parts(prev, cur)
         if result.equal is False:
             source = prev.expr if isinstance(prev, Part) else prev
@@ -196,9 +213,11 @@ def check_line(text: str, state: State, limits: ToolLimits) -> tuple[StepOutcome
             msg = f"'{cur.text}' does not follow: {result.detail}"
             return StepOutcome("wrong", msg, cur.col, why, exp_text), State(defs, cur.expr)
         if result.equal is None:
-            return StepOutcome("unverifiable", f"could not decide '{cur.text}': {result.detail}",
-                               cur.col), State(defs, cur.expr)
+            return StepOutcome(
+                "unverifiable", f"could not decide '{cur.text}': {result.detail}", cur.col
+            ), State(defs, cur.expr)
     how = {"symbolic": "symbolically", "numeric": "numerically"}
     methods = "verified"
     return StepOutcome("ok", methods + (" " + how.get(result.method, "") if chain else "")), State(
-        defs, chain[-1].expr if isinstance(chain[-1], Part) else chain[-1])
+        defs, chain[-1].expr if isinstance(chain[-1], Part) else chain[-1]
+    )

@@ -17,9 +17,7 @@ RELATIONS = ("=", "≈")
 
 
 def _check_size(expr: Any, limits: ToolLimits, text: str) -> None:
-    count = 0
-    for _ in sp.preorder_traversal(expr):
-        count += 1
+    for count, _ in enumerate(sp.preorder_traversal(expr), 1):
         if count > limits.max_nodes:
             raise LimitExceeded(
                 f"the expression is too large (over {limits.max_nodes} nodes); split it into steps"
@@ -77,8 +75,16 @@ def parse_chain(
             raise ParseError("expression is nested too deeply", tokens[start].col, text) from None
         _check_size(expr, limits, text)
         col, end_col = tokens[start].col, tokens[end].col
-        out.append(Part(expr, col, end_col, text[col - 1 : end_col - 1].strip(), rel,
-                        _decimals(tokens[start:end])))
+        out.append(
+            Part(
+                expr,
+                col,
+                end_col,
+                text[col - 1 : end_col - 1].strip(),
+                rel,
+                _decimals(tokens[start:end]),
+            )
+        )
     return out
 
 

@@ -75,12 +75,17 @@ class ParserBase:
         if tok.kind == OP and tok.value in CLOSE:
             self.advance()
             if tok.value != want:
-                raise self.fail(f"expected {want!r} to close {opener.value!r} from column "
-                                f"{opener.col}, found {tok.value!r}", tok)
+                raise self.fail(
+                    f"expected {want!r} to close {opener.value!r} from column "
+                    f"{opener.col}, found {tok.value!r}",
+                    tok,
+                )
             return
         found = "the end" if tok.kind == END else repr(tok.value)
-        raise self.fail(f"expected {want!r} to close {opener.value!r} from column {opener.col}, "
-                        f"found {found}", tok)
+        raise self.fail(
+            f"expected {want!r} to close {opener.value!r} from column {opener.col}, found {found}",
+            tok,
+        )
 
     def parse_range(self, start: int, end: int) -> Any:
         """Parse tokens[start:end] as one whole expression."""

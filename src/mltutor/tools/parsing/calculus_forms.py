@@ -26,13 +26,20 @@ class CalculusForms(ParserBase):
         return tok.kind == PARTIAL or (tok.kind == NAME and tok.value == "d")
 
     def _is_var(self, tok: Token) -> bool:
-        return (tok.kind == NAME and tok.value not in nm.FUNCTIONS
-                and tok.value not in nm.CONSTANTS and tok.value not in self.ctx.definitions)
+        return (
+            tok.kind == NAME
+            and tok.value not in nm.FUNCTIONS
+            and tok.value not in nm.CONSTANTS
+            and tok.value not in self.ctx.definitions
+        )
 
     def is_differential(self, j: int) -> bool:
         """Whether tokens at ``j`` read ``d x`` (the ``dx`` closing an integrand)."""
-        return self.tok_at(j).kind == NAME and self.tok_at(j).value == "d" and self._is_var(
-            self.tok_at(j + 1))
+        return (
+            self.tok_at(j).kind == NAME
+            and self.tok_at(j).value == "d"
+            and self._is_var(self.tok_at(j + 1))
+        )
 
     def differentials(self, j: int, limit: int) -> tuple[list[tuple[Any, int]], int]:
         """Read ``dx``, ``dx^2``, ``∂x ∂y`` from ``j``; return (var, order) pairs and the next index."""
@@ -43,8 +50,13 @@ class CalculusForms(ParserBase):
                 break
             j += 2
             order = 1
-            if j + 1 < limit and self.toks[j].kind == OP and self.toks[j].value == "^" \
-                    and self.toks[j + 1].kind == NUM and self.toks[j + 1].value.isdigit():
+            if (
+                j + 1 < limit
+                and self.toks[j].kind == OP
+                and self.toks[j].value == "^"
+                and self.toks[j + 1].kind == NUM
+                and self.toks[j + 1].value.isdigit()
+            ):
                 order, j = int(self.toks[j + 1].value), j + 2
             out.append((nm.make_symbol(v.value), order))
             if d.kind != PARTIAL:
@@ -52,13 +64,19 @@ class CalculusForms(ParserBase):
         return out, j
 
     def _numerator_order(self, j: int, limit: int) -> tuple[int | None, int]:
-        if j + 1 < limit and self.toks[j].kind == OP and self.toks[j].value == "^" \
-                and self.toks[j + 1].kind == NUM and self.toks[j + 1].value.isdigit():
+        if (
+            j + 1 < limit
+            and self.toks[j].kind == OP
+            and self.toks[j].value == "^"
+            and self.toks[j + 1].kind == NUM
+            and self.toks[j + 1].value.isdigit()
+        ):
             return int(self.toks[j + 1].value), j + 2
         return None, j
 
-    def _build(self, operand: Any, diffs: list[tuple[Any, int]], order: int | None,
-               at: Token) -> Any:
+    def _build(
+        self, operand: Any, diffs: list[tuple[Any, int]], order: int | None, at: Token
+    ) -> Any:
         total = sum(m for _, m in diffs)
         if order is not None and order != total:
             if len(diffs) == 1 and total == 1:
@@ -86,7 +104,9 @@ class CalculusForms(ParserBase):
         start = self.i
         expr = self.parse_term()
         if at_start and (self.is_op("+") or self.is_op("-")):
-            group_only = first.kind == OP and first.value in OPEN and self._group_end(start) == self.i
+            group_only = (
+                first.kind == OP and first.value in OPEN and self._group_end(start) == self.i
+            )
             if not group_only:
                 while self.is_op("+") or self.is_op("-"):
                     op = self.advance().value
@@ -115,8 +135,11 @@ class CalculusForms(ParserBase):
         start, at_start = self.i, self.i == self.seg_start
         order, j = self._numerator_order(start + 1, self.end)
         name_tok = None
-        if self.tok_at(j).kind == NAME and self.tok_at(j + 1).kind == OP \
-                and self.tok_at(j + 1).value == "/":
+        if (
+            self.tok_at(j).kind == NAME
+            and self.tok_at(j + 1).kind == OP
+            and self.tok_at(j + 1).value == "/"
+        ):
             name_tok, j = self.tok_at(j), j + 1
         if not (self.tok_at(j).kind == OP and self.tok_at(j).value == "/"):
             return None
@@ -124,8 +147,11 @@ class CalculusForms(ParserBase):
         if not diffs:
             return None
         self.i = after
-        operand = (self._named_operand(name_tok, diffs[0][0]) if name_tok is not None
-                   else self.parse_operand(at_start))
+        operand = (
+            self._named_operand(name_tok, diffs[0][0])
+            if name_tok is not None
+            else self.parse_operand(at_start)
+        )
         return self._build(operand, diffs, order, tok)
 
     def frac_derivative(self, num: tuple[int, int], den: tuple[int, int], at_start: bool) -> Any:
@@ -138,7 +164,11 @@ class CalculusForms(ParserBase):
             return None
         order, j = self._numerator_order(a + 1, b)
         if j < b:
-            if j + 1 == b and self.toks[j].kind == NAME and self.toks[j].value in self.ctx.definitions:
+            if (
+                j + 1 == b
+                and self.toks[j].kind == NAME
+                and self.toks[j].value in self.ctx.definitions
+            ):
                 operand = self._named_operand(self.toks[j], diffs[0][0])
             else:
                 operand = self.parse_range(j, b)
@@ -154,7 +184,7 @@ class CalculusForms(ParserBase):
 
     def parse_integral(self) -> Any:
         """``∫ f dx`` (indefinite) or ``∫_a^b f dx`` (definite), left unevaluated."""
-        tok = self.advance()
+        self.advance()
         lower = upper = None
         if self.is_op("_"):
             self.advance()

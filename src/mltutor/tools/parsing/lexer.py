@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from mltutor.tools.errors import ParseError
 
 # token kinds
-NUM, NAME, OP, FRAC, SQRT, INT, PARTIAL, END = "NUM", "NAME", "OP", "FRAC", "SQRT", "INT", "PARTIAL", "END"
+NUM, NAME, OP, FRAC, SQRT, INT, PARTIAL, END = (
+    "NUM",
+    "NAME",
+    "OP",
+    "FRAC",
+    "SQRT",
+    "INT",
+    "PARTIAL",
+    "END",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,33 +36,154 @@ class Token:
 
 
 GREEK = {
-    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ϵ": "epsilon",
-    "ζ": "zeta", "η": "eta", "θ": "theta", "ϑ": "theta", "ι": "iota", "κ": "kappa",
-    "λ": "lambda", "μ": "mu", "ν": "nu", "ξ": "xi", "π": "pi", "ρ": "rho", "σ": "sigma",
-    "τ": "tau", "υ": "upsilon", "φ": "phi", "ϕ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega",
-    "Γ": "Gamma", "Δ": "Delta", "Θ": "Theta", "Λ": "Lambda", "Σ": "Sigma", "Φ": "Phi",
-    "Ψ": "Psi", "Ω": "Omega",
+    "α": "alpha",
+    "β": "beta",
+    "γ": "gamma",
+    "δ": "delta",
+    "ε": "epsilon",
+    "ϵ": "epsilon",
+    "ζ": "zeta",
+    "η": "eta",
+    "θ": "theta",
+    "ϑ": "theta",
+    "ι": "iota",
+    "κ": "kappa",
+    "λ": "lambda",
+    "μ": "mu",
+    "ν": "nu",
+    "ξ": "xi",
+    "π": "pi",
+    "ρ": "rho",
+    "σ": "sigma",
+    "τ": "tau",
+    "υ": "upsilon",
+    "φ": "phi",
+    "ϕ": "phi",
+    "χ": "chi",
+    "ψ": "psi",
+    "ω": "omega",
+    "Γ": "Gamma",
+    "Δ": "Delta",
+    "Θ": "Theta",
+    "Λ": "Lambda",
+    "Σ": "Sigma",
+    "Φ": "Phi",
+    "Ψ": "Psi",
+    "Ω": "Omega",
 }
 GREEK_NAMES = frozenset(GREEK.values()) | {"varepsilon", "varphi", "vartheta"}
 
 _CHAR_OPS = {
-    "+": "+", "-": "-", "−": "-", "–": "-", "*": "*", "·": "*", "×": "*", "⋅": "*", "∗": "*",
-    "/": "/", "÷": "/", "^": "^", "(": "(", ")": ")", "[": "[", "]": "]", "{": "{", "}": "}",
-    ",": ",", "=": "=", "≈": "≈", "|": "|", "!": "!", "'": "'", "′": "'", "%": "%", "_": "_",
+    "+": "+",
+    "-": "-",
+    "−": "-",
+    "–": "-",
+    "*": "*",
+    "·": "*",
+    "×": "*",
+    "⋅": "*",
+    "∗": "*",
+    "/": "/",
+    "÷": "/",
+    "^": "^",
+    "(": "(",
+    ")": ")",
+    "[": "[",
+    "]": "]",
+    "{": "{",
+    "}": "}",
+    ",": ",",
+    "=": "=",
+    "≈": "≈",
+    "|": "|",
+    "!": "!",
+    "'": "'",
+    "′": "'",
+    "%": "%",
+    "_": "_",
 }
-_SUPERSCRIPT = {"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5", "⁶": "6", "⁷": "7",
-                "⁸": "8", "⁹": "9"}
-_SUBSCRIPT = {"₀": "0", "₁": "1", "₂": "2", "₃": "3", "₄": "4", "₅": "5", "₆": "6", "₇": "7",
-              "₈": "8", "₉": "9"}
+_SUPERSCRIPT = {
+    "⁰": "0",
+    "¹": "1",
+    "²": "2",
+    "³": "3",
+    "⁴": "4",
+    "⁵": "5",
+    "⁶": "6",
+    "⁷": "7",
+    "⁸": "8",
+    "⁹": "9",
+}
+_SUBSCRIPT = {
+    "₀": "0",
+    "₁": "1",
+    "₂": "2",
+    "₃": "3",
+    "₄": "4",
+    "₅": "5",
+    "₆": "6",
+    "₇": "7",
+    "₈": "8",
+    "₉": "9",
+}
 _ACCENTED = {"ŷ": "yhat", "ȳ": "ybar", "x̄": "xbar", "θ̂": "thetahat"}
 _COMBINING = {"\u0302": "hat", "\u0304": "bar", "\u0305": "bar"}
 
-_LATEX_SKIP = {",", ";", ":", "!", " ", "quad", "qquad", "left", "right", "big", "Big", "bigg",
-               "Bigg", "bigl", "bigr", "Bigl", "Bigr", "displaystyle", "limits"}
-_LATEX_OPS = {"cdot": "*", "times": "*", "ast": "*", "div": "/", "approx": "≈", "{": "(",
-              "}": ")", "lvert": "|", "rvert": "|", "vert": "|", "mid": "|", "%": "%"}
-_LATEX_FUNCS = {"ln", "log", "exp", "sin", "cos", "tan", "cot", "sec", "csc", "sinh", "cosh",
-                "tanh", "arcsin", "arccos", "arctan", "max", "min", "lg"}
+_LATEX_SKIP = {
+    ",",
+    ";",
+    ":",
+    "!",
+    " ",
+    "quad",
+    "qquad",
+    "left",
+    "right",
+    "big",
+    "Big",
+    "bigg",
+    "Bigg",
+    "bigl",
+    "bigr",
+    "Bigl",
+    "Bigr",
+    "displaystyle",
+    "limits",
+}
+_LATEX_OPS = {
+    "cdot": "*",
+    "times": "*",
+    "ast": "*",
+    "div": "/",
+    "approx": "≈",
+    "{": "(",
+    "}": ")",
+    "lvert": "|",
+    "rvert": "|",
+    "vert": "|",
+    "mid": "|",
+    "%": "%",
+}
+_LATEX_FUNCS = {
+    "ln",
+    "log",
+    "exp",
+    "sin",
+    "cos",
+    "tan",
+    "cot",
+    "sec",
+    "csc",
+    "sinh",
+    "cosh",
+    "tanh",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "max",
+    "min",
+    "lg",
+}
 _LATEX_ACCENTS = {"hat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde", "widehat": "hat"}
 _LATEX_TEXT = {"mathrm", "text", "operatorname", "mathit", "textrm", "mathbf", "boldsymbol"}
 

@@ -16,10 +16,9 @@ from typing import Any
 
 import sympy as sp
 
-from mltutor.tools.errors import LimitExceeded, ParseError, Unsupported
-from mltutor.tools.limits import DEFAULT_LIMITS, ToolLimits
+from mltutor.tools.errors import LimitExceeded
 from mltutor.tools.parsing import names as nm
-from mltutor.tools.parsing.base import CLOSE, OPEN, Definition, ParseContext
+from mltutor.tools.parsing.base import CLOSE, OPEN, Definition
 from mltutor.tools.parsing.calculus_forms import CalculusForms
 from mltutor.tools.parsing.lexer import END, FRAC, INT, NAME, NUM, OP, PARTIAL, SQRT, Token
 
@@ -58,8 +57,10 @@ def prepare(tokens: list[Token], known: frozenset[str]) -> list[Token]:
             continue
         m = _FN_DIGITS_RE.match(name)
         if m and m.group(1) in nm.PREFIX_FUNCTIONS:  # ln2 -> ln 2
-            out += [Token(NAME, m.group(1), tok.col, tok.space),
-                    Token(NUM, m.group(2), tok.col + len(m.group(1)))]
+            out += [
+                Token(NAME, m.group(1), tok.col, tok.space),
+                Token(NUM, m.group(2), tok.col + len(m.group(1))),
+            ]
             continue
         m = _D_VAR_RE.match(name)
         if m and name not in known and ("_" in name or name[-1].isdigit()):  # dw_1 -> d w_1
@@ -286,7 +287,11 @@ class Parser(CalculusForms):
             return self.parse_sigma(tok)
         if name in nm.CONSTANTS:
             return nm.CONSTANTS[name]
-        if name in nm.FUNCTION_LETTERS and (self.is_op("(") or self.is_op("'")) and not self.peek().space:
+        if (
+            name in nm.FUNCTION_LETTERS
+            and (self.is_op("(") or self.is_op("'"))
+            and not self.peek().space
+        ):
             return self.parse_unknown_function(name, tok)
         if self.is_op("'"):
             raise self.fail(f"{name}' : prime notation needs a function, e.g. f'(x)")
@@ -357,9 +362,13 @@ class Parser(CalculusForms):
         arg = self.parse_power()
         while True:
             t = self.peek()
-            if t.kind == NUM or (t.kind == NAME and t.value not in nm.FUNCTIONS
-                                 and t.value not in self.ctx.definitions
-                                 and self.starts_primary(t) and not self.is_op("(", 1)):
+            if t.kind == NUM or (
+                t.kind == NAME
+                and t.value not in nm.FUNCTIONS
+                and t.value not in self.ctx.definitions
+                and self.starts_primary(t)
+                and not self.is_op("(", 1)
+            ):
                 arg = arg * self.parse_power()
             else:
                 return arg
