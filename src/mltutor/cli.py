@@ -222,6 +222,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `mltutor tool list | head`
+        sys.stderr.close()
+        return EXIT_OK
     return code
 
 

@@ -83,6 +83,7 @@ class _Worker:
         self._lock = threading.Lock()
         self._proc: Any = None
         self._conn: Connection | None = None
+        self._warm = False
 
     def _ensure(self) -> Connection:
         if self._proc is None or not self._proc.is_alive() or self._conn is None:
@@ -103,6 +104,7 @@ class _Worker:
         if self._conn is not None:
             self._conn.close()
         self._proc, self._conn = None, None
+        self._warm = False  # the replacement must get the start-up allowance again
 
     def call(
         self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any], timeout: float
@@ -110,7 +112,7 @@ class _Worker:
         with self._lock:
             conn = self._ensure()
             # the first call pays for starting the process and importing SymPy there
-            first = not getattr(self, "_warm", False)
+            first = not self._warm
             conn.send((fn, args, kwargs))
             if not conn.poll(timeout + (10.0 if first else 0.0)):
                 self._kill()

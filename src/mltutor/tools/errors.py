@@ -20,6 +20,10 @@ class ParseError(ToolError):
         self.reason = message
         super().__init__(f"column {column}: {message}")
 
+    def __reduce__(self) -> tuple[type[ParseError], tuple[str, int, str]]:
+        """Survive pickling (errors cross the process boundary of the bounded worker)."""
+        return (type(self), (self.reason, self.column, self.text))
+
     def caret(self) -> str:
         """The input line with a caret under the failing column, for terminal display."""
         if not self.text:

@@ -1,0 +1,323 @@
+"""A tiny matrix mini-language for gradient checks, evaluated with NumPy (never with ``eval``).
+
+Grammar (juxtaposition is a product; a 1×1 result acts as a scalar)::
+
+    expr    := ['-'] term (('+' | '-') term)*
+    term    := unary (['*' | '/'] unary)*
+    unary   := '-' unary | postfix
+    postfix := primary ('^T' | '^{-1}' | '^k' | "'")*
+    primary := number | NAME | I | FUNC arg | '(' expr ')' | '||' expr '||' ['_F' | '_2']
+    FUNC    := tr | det | log | exp | inv
+
+Capital letters are n×n matrices (``I`` is the identity, ``T`` is reserved for transpose), lowercase
+letters are n-vectors (columns). Unicode ``ᵀ ⊤ ⁻¹ ² ‖ · −`` and LaTeX ``\\top \\| \\operatorname{tr}
+\\log \\det \\cdot`` are accepted. Examples: ``tr(X^T A X)``, ``log det X``, ``||A X - B||_F^2``,
+``x^T A x``, ``(A + A^T) X``, ``X^{-T}``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mltutor.tools.errors import ParseError, ToolError
+
+FUNCS = ("tr", "det", "log", "exp", "inv")
+_WORDS = {"trace": "tr", "Tr": "tr", "logdet": "logdet", "ln": "log"}
+_REPLACE = [
+    (r"\operatorname{tr}", "tr"), (r"\operatorname{Tr}", "tr"), (r"\mathrm{tr}", "tr"),
+    (r"\text{tr}", "tr"), (r"\operatorname{det}", "det"), (r"\intercal", "T"), (r"\top", "T"),
+    (r"\log", "log"), (r"\ln", "log"), (r"\det", "det"), (r"\exp", "exp"), (r"\cdot", "*"),
+    (r"\left", ""), (r"\right", ""), (r"\|", "||"), ("‖", "||"), ("ᵀ", "^T"), ("⊤", "T"),
+    ("⁻¹", "^{-1}"), ("²", "^2"), ("·", "*"), ("−", "-"), ("×", "*"),
+]
+_TOKEN_RE = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([A-Za-z]+)|(\|\||[-+*/^(){}_']))")
+
+Node = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str  # NUM, NAME, FUNC, OP, END
+    value: str
+    col: int
+
+
+def _normalize(text: str) -> str:
+    for old, new in _REPLACE:
+        text = text.replace(old, new)
+    return text
+
+
+def _split_word(word: str, col: int) -> list[_Tok]:
+    if word in _WORDS:
+        word = _WORDS[word]
+    if word == "logdet":
+        return [_Tok("FUNC", "log", col), _Tok("FUNC", "det", col + 3)]
+    out: list[_Tok] = []
+    i = 0
+    while i < len(word):
+        for f in FUNCS:
+            if word.startswith(f, i):
+                out.append(_Tok("FUNC", f, col + i))
+                i += len(f)
+                break
+        else:
+            out.append(_Tok("NAME", word[i], col + i))
+            i += 1
+    return out
+
+
+def tokenize(text: str) -> list[_Tok]:
+    """Tokens with 1-based columns (columns refer to the normalized text)."""
+    src = _normalize(text)
+    toks: list[_Tok] = []
+    pos = 0
+    while pos < len(src):
+        if src[pos:].strip() == "":
+            break
+        m = _TOKEN_RE.match(src, pos)
+        if m is None:
+            col = pos + len(src[pos:]) - len(src[pos:].lstrip()) + 1
+            raise ParseError(f"unexpected character {src[col - 1]!r}", col, src)
+        if m.group(1):
+            toks.append(_Tok("NUM", m.group(1), m.start(1) + 1))
+        elif m.group(2):
+            toks.extend(_split_word(m.group(2), m.start(2) + 1))
+        else:
+            toks.append(_Tok("OP", m.group(3), m.start(3) + 1))
+        pos = m.end()
+    toks.append(_Tok("END", "", len(src) + 1))
+    return toks
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = _normalize(text)
+        self.toks = tokenize(text)
+        self.i = 0
+        self.in_norm = 0
+
+    def peek(self) -> _Tok:
+        return self.toks[self.i]
+
+    def take(self) -> _Tok:
+        tok = self.toks[self.i]
+        self.i += 1
+        return tok
+
+    def fail(self, message: str, tok: _Tok | None = None) -> ParseError:
+        tok = tok or self.peek()
+        return ParseError(message, tok.col, self.text)
+
+    def expect(self, value: str) -> None:
+        tok = self.take()
+        if tok.value != value:
+            found = repr(tok.value) if tok.kind != "END" else "the end"
+            raise self.fail(f"expected {value!r}, found {found}", tok)
+
+    def parse(self) -> Node:
+        node = self.expr()
+        if self.peek().kind != "END":
+            raise self.fail(f"unexpected {self.peek().value!r}")
+        return node
+
+    def expr(self) -> Node:
+        node = self.term()
+        while self.peek().value in ("+", "-") and self.peek().kind == "OP":
+            op = self.take().value
+            node = (op, node, self.term())
+        return node
+
+    def starts_primary(self, tok: _Tok) -> bool:
+        if tok.kind in ("NUM", "NAME", "FUNC"):
+            return True
+        opens_norm = tok.value == "||" and not self.in_norm
+        return tok.kind == "OP" and (tok.value in ("(", "{") or opens_norm)
+
+    def term(self) -> Node:
+        node = self.unary()
+        while True:
+            tok = self.peek()
+            if tok.kind == "OP" and tok.value in ("*", "/"):
+                self.take()
+                node = (tok.value, node, self.unary())
+            elif self.starts_primary(tok):
+                node = ("*", node, self.unary())
+            else:
+                return node
+
+    def unary(self) -> Node:
+        if self.peek().kind == "OP" and self.peek().value == "-":
+            self.take()
+            return ("neg", self.unary())
+        return self.postfix()
+
+    def postfix(self) -> Node:
+        node = self.primary()
+        while True:
+            tok = self.peek()
+            if tok.kind == "OP" and tok.value == "'":
+                self.take()
+                node = ("T", node)
+            elif tok.kind == "OP" and tok.value == "^":
+                self.take()
+                node = self.exponent(node)
+            elif tok.kind == "OP" and tok.value == "_" and self.norm_below(node):
+                self.take()
+                self.norm_subscript()
+            else:
+                return node
+
+    def exponent(self, base: Node) -> Node:
+        opener = self.peek().value if self.peek().value in ("{", "(") else ""
+        if opener:
+            self.take()
+        tok = self.take()
+        if tok.kind == "NAME" and tok.value == "T":
+            node: Node = ("T", base)
+        elif tok.value == "-":
+            nxt = self.take()
+            if nxt.value == "T":
+                node = ("T", ("inv", base))
+            elif nxt.value == "1":
+                node = ("inv", base)
+            else:
+                raise self.fail("only ^{-1} and ^{-T} are supported as negative powers", nxt)
+        elif tok.kind == "NUM" and tok.value.isdigit() and 0 < int(tok.value) <= 10:
+            node = ("pow", base, int(tok.value))
+        else:
+            raise self.fail("expected T, -1 or a small whole power after '^'", tok)
+        if opener:
+            self.expect("}" if opener == "{" else ")")
+        return node
+
+    @staticmethod
+    def norm_below(node: Node) -> bool:
+        return bool(node[0] == "norm" or (node[0] == "pow" and node[1][0] == "norm"))
+
+    def norm_subscript(self) -> None:
+        braced = self.peek().value == "{"
+        if braced:
+            self.take()
+        sub = self.take()
+        if sub.value not in ("F", "2"):
+            raise self.fail("only the Frobenius norm (_F) or a vector 2-norm (_2) is known", sub)
+        if braced:
+            self.expect("}")
+
+    def primary(self) -> Node:
+        tok = self.take()
+        if tok.kind == "NUM":
+            return ("num", float(tok.value))
+        if tok.kind == "NAME":
+            if tok.value == "T":
+                raise self.fail("'T' is reserved for transpose (write X^T)", tok)
+            return ("var", tok.value)
+        if tok.kind == "FUNC":
+            if self.peek().value == "(":
+                self.take()
+                arg = self.expr()
+                self.expect(")")
+            else:
+                arg = self.postfix()
+            return ("func", tok.value, arg)
+        if tok.kind == "OP" and tok.value in ("(", "{"):
+            inner = self.expr()
+            self.expect(")" if tok.value == "(" else "}")
+            return inner
+        if tok.kind == "OP" and tok.value == "||" and not self.in_norm:
+            self.in_norm += 1
+            inner = self.expr()
+            self.in_norm -= 1
+            self.expect("||")
+            return ("norm", inner)
+        found = repr(tok.value) if tok.kind != "END" else "the end"
+        raise self.fail(f"expected a matrix, a number or '(', found {found}", tok)
+
+
+def parse(text: str) -> Node:
+    """Parse matrix mini-language text into a small tuple tree."""
+    return _Parser(text).parse()
+
+
+def names(node: Node) -> set[str]:
+    """Variable letters used in a tree (``I`` excluded)."""
+    if node[0] == "var":
+        return set() if node[1] == "I" else {node[1]}
+    out: set[str] = set()
+    for child in node[1:]:
+        if isinstance(child, tuple):
+            out |= names(child)
+    return out
+
+
+def _shape(a: np.ndarray) -> str:
+    return f"{a.shape[0]}×{a.shape[1]}"
+
+
+def _arr(value: Any) -> np.ndarray:
+    return np.asarray(value, dtype=float)
+
+
+def _scalar(a: np.ndarray) -> bool:
+    return a.shape == (1, 1)
+
+
+def evaluate(node: Node, env: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """Value of the tree as a 2-D array (scalars are 1×1). ToolError on shape mismatches."""
+    kind = node[0]
+    if kind == "num":
+        return np.array([[node[1]]])
+    if kind == "var":
+        return np.eye(n) if node[1] == "I" else env[node[1]]
+    if kind == "neg":
+        return -evaluate(node[1], env, n)
+    if kind == "T":
+        return evaluate(node[1], env, n).T
+    if kind == "inv":
+        a = evaluate(node[1], env, n)
+        if a.shape[0] != a.shape[1]:
+            raise ToolError(f"cannot invert a {_shape(a)} matrix")
+        return np.linalg.inv(a)
+    if kind == "pow":
+        a = evaluate(node[1], env, n)
+        if a.shape[0] != a.shape[1]:
+            raise ToolError(f"cannot take a power of a {_shape(a)} matrix")
+        return np.linalg.matrix_power(a, node[2])
+    if kind == "norm":
+        a = evaluate(node[1], env, n)
+        return np.array([[float(np.sqrt(np.sum(a * a)))]])
+    if kind == "func":
+        return _func(node[1], evaluate(node[2], env, n))
+    left, right = evaluate(node[1], env, n), evaluate(node[2], env, n)
+    if kind in ("+", "-"):
+        if left.shape != right.shape:
+            raise ToolError(f"cannot add a {_shape(left)} and a {_shape(right)} matrix")
+        return _arr(left + right if kind == "+" else left - right)
+    if kind == "/":
+        if not _scalar(right):
+            raise ToolError("can only divide by a scalar")
+        return _arr(left / right[0, 0])
+    if _scalar(left) or _scalar(right):
+        return _arr(left * right if _scalar(right) else right * left[0, 0])
+    if left.shape[1] != right.shape[0]:
+        raise ToolError(f"cannot multiply a {_shape(left)} by a {_shape(right)} matrix")
+    return _arr(left @ right)
+
+
+def _func(name: str, a: np.ndarray) -> np.ndarray:
+    if name in ("tr", "det", "inv") and a.shape[0] != a.shape[1]:
+        raise ToolError(f"{name} needs a square matrix, got {_shape(a)}")
+    if name == "tr":
+        return np.array([[float(np.trace(a))]])
+    if name == "det":
+        return np.array([[float(np.linalg.det(a))]])
+    if name == "inv":
+        return np.linalg.inv(a)
+    if not _scalar(a):
+        raise ToolError(f"{name} is applied to scalars only here (got a {_shape(a)} matrix)")
+    return _arr(np.log(a) if name == "log" else np.exp(a))
