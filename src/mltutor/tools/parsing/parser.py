@@ -52,7 +52,7 @@ def prepare(tokens: list[Token], known: frozenset[str]) -> list[Token]:
         name = tok.value
         if name.endswith("_hat") and len(name) > 4:
             name = name[:-4] + "hat"
-        if name in known or name in nm.FUNCTIONS:
+        if nm.normalize(name) in known or name in nm.FUNCTIONS:
             out.append(Token(NAME, name, tok.col, tok.space))
             continue
         m = _FN_DIGITS_RE.match(name)
@@ -73,7 +73,13 @@ def prepare(tokens: list[Token], known: frozenset[str]) -> list[Token]:
         for piece in nm.split_word(name, known):
             out.append(Token(NAME, piece, col, tok.space if first else False))
             col, first = col + len(piece), False
-    return out
+    # defined names are keyed by their canonical spelling: R2 and R_2 are the same name
+    return [
+        Token(NAME, nm.normalize(t.value), t.col, t.space)
+        if t.kind == NAME and nm.normalize(t.value) in known
+        else t
+        for t in out
+    ]
 
 
 class Parser(CalculusForms):
