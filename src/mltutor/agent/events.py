@@ -1,0 +1,147 @@
+"""The typed event stream a run emits, for UIs and the CLI.
+
+Front ends consume these and nothing else: they never call a model, Chroma or SymPy themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
+
+    run_id: str = ""
+    """The run (one question) this event belongs to."""
+
+
+class TokenEvent(_Event):
+    """A piece of the answer being drafted (streamed)."""
+
+    type: Literal["token"] = "token"
+    text: str
+    """The new text."""
+    candidate: int = 0
+    """Which best-of-N candidate is streaming (0 for the first)."""
+
+
+class Citation(BaseModel):
+    """A note section the answer relies on."""
+
+    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
+
+    label: str
+    """Short label for display, e.g. ``calculus § Sigmoid derivative``."""
+    topic: str
+    """Topic slug (``user`` for the user's own material)."""
+    heading: str
+    """Heading path of the cited section."""
+    source: str
+    """File the section comes from."""
+    score: float = 0.0
+    """Retrieval score (higher is better)."""
+    text: str = ""
+    """The cited text (may be shortened)."""
+
+
+class RetrievalEvent(_Event):
+    """Notes retrieved for the question."""
+
+    type: Literal["retrieval"] = "retrieval"
+    hits: list[Citation]
+    """The retrieved sections, best first."""
+
+
+class ToolStartedEvent(_Event):
+    """A math tool is about to run."""
+
+    type: Literal["tool_started"] = "tool_started"
+    call_id: str
+    """Pairs this event with its ``tool_result``."""
+    name: str
+    """Tool name, e.g. ``differentiate``."""
+    args: dict[str, Any]
+    """The validated arguments."""
+    origin: Literal["router", "model"] = "router"
+    """Who chose the call: deterministic routing or the model's tool call."""
+
+
+class ToolResultEvent(_Event):
+    """A math tool finished (or failed)."""
+
+    type: Literal["tool_result"] = "tool_result"
+    call_id: str
+    """Pairs this event with its ``tool_started``."""
+    name: str
+    """Tool name."""
+    ok: bool
+    """False when the tool raised an error (``result`` then holds ``{"error": ...}``)."""
+    result: dict[str, Any]
+    """The tool's output model as JSON."""
+    summary: str = ""
+    """One line for display, e.g. ``d/dx = 2x sin(x) + x² cos(x)``."""
+
+
+class CandidateScoredEvent(_Event):
+    """A best-of-N candidate was scored by the verifier."""
+
+    type: Literal["candidate_scored"] = "candidate_scored"
+    candidate: int
+    """Candidate index."""
+    score: float
+    """Verifier score in [0, 1]."""
+    details: dict[str, float] = Field(default_factory=dict)
+    """Score components: claims verified, citations supported, key-point coverage."""
+
+
+class VerificationEvent(_Event):
+    """Outcome of checking the mathematical claims in a draft."""
+
+    type: Literal["verification"] = "verification"
+    claims_checked: int
+    """How many claims were extracted and checked."""
+    claims_failed: int
+    """How many of them did not hold."""
+    failures: list[str] = Field(default_factory=list)
+    """A line per failed claim: the claim and why."""
+    revision: int = 0
+    """0 for the first draft, 1.. for revisions."""
+
+
+class FinalEvent(_Event):
+    """The answer is complete."""
+
+    type: Literal["final"] = "final"
+    answer: str
+    """The final answer (Markdown)."""
+    citations: list[Citation] = Field(default_factory=list)
+    """Sections cited by the answer."""
+    verified: str = ""
+    """A sentence on what was verified, shown under the answer."""
+
+
+class ErrorEvent(_Event):
+    """The run failed; the session is left consistent."""
+
+    type: Literal["error"] = "error"
+    message: str
+    """What went wrong, in words a user can act on."""
+    kind: str = "error"
+    """``provider``, ``cancelled``, ``tool``, ``internal``..."""
+    retryable: bool = False
+    """Whether retrying the same question may work (server restarted, rate limit)."""
+
+
+Event = Annotated[
+    TokenEvent
+    | RetrievalEvent
+    | ToolStartedEvent
+    | ToolResultEvent
+    | CandidateScoredEvent
+    | VerificationEvent
+    | FinalEvent
+    | ErrorEvent,
+    Field(discriminator="type"),
+]

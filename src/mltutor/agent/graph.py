@@ -1,0 +1,42 @@
+"""Wiring of the tutor graph. Modes (tutor / interview / check) are run context, not copies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+
+from mltutor.agent.chat import ChatModel
+from mltutor.agent.nodes import Retriever, TutorNodes
+from mltutor.agent.state import RunContext, TutorState
+from mltutor.agent.toolbox import ToolBox
+
+
+def build_graph(
+    model: ChatModel | None,
+    tools: ToolBox,
+    retriever: Retriever | None,
+    *,
+    checkpointer: Any = None,
+) -> Any:
+    """Compile the tutor graph: route → retrieve → tools → draft → verify ⇄ revise → respond."""
+    nodes = TutorNodes(model, tools, retriever)
+    g = StateGraph(TutorState, context_schema=RunContext)
+    g.add_node("route", nodes.route)
+    g.add_node("retrieve", nodes.retrieve)
+    g.add_node("tools", nodes.tools)
+    g.add_node("draft", nodes.draft)
+    g.add_node("verify", nodes.verify)
+    g.add_node("revise", nodes.revise)
+    g.add_node("respond", nodes.respond)
+    g.add_edge(START, "route")
+    g.add_edge("route", "retrieve")
+    g.add_edge("retrieve", "tools")
+    g.add_edge("tools", "draft")
+    g.add_edge("draft", "verify")
+    g.add_conditional_edges(
+        "verify", nodes.needs_revision, {"revise": "revise", "respond": "respond"}
+    )
+    g.add_edge("revise", "draft")
+    g.add_edge("respond", END)
+    return g.compile(checkpointer=checkpointer)

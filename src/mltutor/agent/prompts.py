@@ -1,0 +1,103 @@
+"""Prompts: short, because the embedded model pre-fills at ~100 tokens/s; evidence goes in verbatim."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+SYSTEM = (
+    "You are mltutor, a tutor for the mathematics of machine-learning interviews. "
+    "Answer clearly and concisely in Markdown. Use the numbered notes as your source and cite them "
+    "like [1]. When a tool result is given, state it exactly as computed; never recompute it "
+    "differently. Write formulas in LaTeX between $ signs."
+)
+
+REVISE = (
+    "Your previous answer had mathematical errors:\n{failures}\n"
+    "Rewrite the answer. Keep what was right, fix the errors, and state the verified facts exactly."
+)
+
+
+def language_instruction(question: str, language: str) -> str:
+    """Answer in the user's language unless a language is configured."""
+    if language == "ru" or (language == "auto" and re.search(r"[А-Яа-яЁё]", question)):
+        return "Answer in Russian."
+    return "Answer in English."
+
+
+def evidence_block(
+    hits: list[dict[str, Any]], tool_calls: list[dict[str, Any]], max_chars: int = 500
+) -> str:
+    """Numbered note excerpts and tool results, as one user-visible block."""
+    parts = []
+    if hits:
+        parts.append("Notes:")
+        for i, h in enumerate(hits, 1):
+            text = re.sub(r"\s+", " ", h.get("text", ""))[:max_chars]
+            parts.append(f"[{i}] {h.get('label', '')}: {text}")
+    for call in tool_calls:
+        if call.get("ok"):
+            parts.append(f"Tool {call['name']}({_args(call['args'])}) computed: {call['summary']}")
+            if call["name"] == "check_derivation":
+                parts.append(_check_details(call["result"]))
+        else:
+            parts.append(f"Tool {call['name']} failed: {call['result'].get('error', '')}")
+    return "\n".join(parts)
+
+
+def _args(args: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in args.items() if k != "text")
+
+
+def _check_details(report: dict[str, Any]) -> str:
+    lines = []
+    for step in report.get("steps", []):
+        mark = {
+            "ok": "ok",
+            "wrong": "WRONG",
+            "unverifiable": "unverified",
+            "unparsed": "unreadable",
+        }[step["status"]]
+        extra = f" ({step['diagnosis']})" if step.get("diagnosis") else ""
+        exp = f"; expected {step['expected']}" if step.get("expected") else ""
+        lines.append(f"  line {step['line']}: {step['text'].strip()} -> {mark}{extra}{exp}")
+    return "Checker verdict per line:\n" + "\n".join(lines)
+
+
+def draft_messages(
+    question: str,
+    history: list[dict[str, Any]],
+    hits: list[dict[str, Any]],
+    tool_calls: list[dict[str, Any]],
+    language: str,
+    failures: list[str] | None = None,
+    previous: str = "",
+) -> list[dict[str, Any]]:
+    """Messages for drafting (or revising) an answer."""
+    messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM}]
+    for m in history[-4:]:
+        messages.append({"role": m["role"], "content": str(m["content"])[:1500]})
+    evidence = evidence_block(hits, tool_calls)
+    user = f"{evidence}\n\nQuestion: {question}\n{language_instruction(question, language)}"
+    messages.append({"role": "user", "content": user.strip()})
+    if failures:
+        messages.append({"role": "assistant", "content": previous})
+        messages.append(
+            {
+                "role": "user",
+                "content": REVISE.format(failures="\n".join(f"- {f}" for f in failures)),
+            }
+        )
+    return messages
+
+
+def tool_selection_messages(question: str) -> list[dict[str, Any]]:
+    """Messages asking the model whether a tool should compute something for this question."""
+    return [
+        {
+            "role": "system",
+            "content": "Call a tool if the question needs a number or formula "
+            "computed; otherwise answer 'no tool'.",
+        },
+        {"role": "user", "content": question},
+    ]
