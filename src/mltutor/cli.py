@@ -159,6 +159,80 @@ def _cmd_knowledge_remove(args: argparse.Namespace) -> int:
     return EXIT_INPUT if failed else EXIT_OK
 
 
+# -- ask / sessions ------------------------------------------------------------------------------
+
+
+def _cmd_ask(args: argparse.Namespace) -> int:
+    from mltutor.agent.tutor import create_service, run_once
+    from mltutor.settings import load_settings
+
+    service = create_service(load_settings())
+    streamed = False
+
+    def show(event: Any) -> None:
+        nonlocal streamed
+        if args.json:
+            return
+        if event.type == "retrieval" and event.hits:
+            print("sources: " + "; ".join(h.label for h in event.hits[:3]), file=sys.stderr)
+        elif event.type == "tool_result":
+            print(f"tool: {event.summary}", file=sys.stderr)
+        elif event.type == "token" and event.candidate == 0:
+            streamed = True
+            print(event.text, end="", flush=True)
+
+    try:
+        result = run_once(service, " ".join(args.question), session_id=args.session,
+                          best_of=args.best_of, on_event=show)
+    finally:
+        service.close()
+    if args.json:
+        _print_json(result)
+    else:
+        if streamed:
+            print("\n")
+        if result["answer"]:
+            print("--- answer ---")
+            print(result["answer"])
+            if result["citations"]:
+                print("\nsources: " + "; ".join(c["label"] for c in result["citations"]))
+            print(result["verification"].get("summary", ""))
+            print(f"(session {result['session']}; continue with --session {result['session']})")
+    if "error" in result:
+        print(f"mltutor: error: {result['error']['message']}", file=sys.stderr)
+        return EXIT_WRONG
+    return EXIT_OK
+
+
+def _cmd_sessions(args: argparse.Namespace) -> int:
+    from mltutor.agent.errors import SessionError
+    from mltutor.agent.tutor import create_service
+    from mltutor.settings import load_settings
+
+    if args.action != "list" and not args.id:
+        return _error(f"`mltutor sessions {args.action}` needs a session id (see `sessions list`)")
+    service = create_service(load_settings())
+    try:
+        if args.action == "list":
+            infos = service.sessions()
+            if args.json:
+                _print_json([i.model_dump(mode="json") for i in infos])
+            for i in infos if not args.json else []:
+                print(f"{i.id}  {i.updated_at:%Y-%m-%d %H:%M}  {i.turns:>3} turns  {i.title}")
+            if not infos and not args.json:
+                print("no sessions yet; start one with: mltutor ask \"...\"")
+        elif args.action == "delete":
+            service.delete_session(args.id)
+            print(f"deleted {args.id}")
+        elif args.action == "export":
+            print(service.export_markdown(args.id))
+    except SessionError as exc:
+        return _error(exc.message)
+    finally:
+        service.close()
+    return EXIT_OK
+
+
 # -- parser ------------------------------------------------------------------------------------
 
 
@@ -196,6 +270,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--topic", help="only this topic slug")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=_cmd_search)
+
+    a = sub.add_parser("ask", help="ask the tutor one question (streams the answer)")
+    a.add_argument("question", nargs="+")
+    a.add_argument("--json", action="store_true", help="print answer, citations, tool calls, "
+                   "verification, candidates and timings as JSON")
+    a.add_argument("--best-of", type=int, default=None, metavar="N",
+                   help="generate N candidates and keep the best verified one")
+    a.add_argument("--session", default=None, metavar="ID", help="continue a session")
+    a.set_defaults(func=_cmd_ask)
+
+    se = sub.add_parser("sessions", help="list, export or delete tutor sessions")
+    se.add_argument("action", choices=["list", "export", "delete"])
+    se.add_argument("id", nargs="?", default=None)
+    se.add_argument("--json", action="store_true")
+    se.set_defaults(func=_cmd_sessions)
 
     k = sub.add_parser("knowledge", help="manage your own study material")
     ksub = k.add_subparsers(dest="knowledge_command", metavar="ACTION", required=True)

@@ -1,0 +1,131 @@
+"""The tutor service: sessions persist and resume, cancellation keeps them consistent, export."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mltutor.agent.errors import ProviderError
+from mltutor.agent.events import Citation
+from mltutor.agent.tutor import Tutor, run_once
+from mltutor.settings import Settings
+from tests.agent.fakes import ScriptedChatModel
+
+HIT = Citation(label="calculus § Power rule", topic="calculus", heading="Calculus > Power rule",
+               source="calculus.md", score=1.0, text="d/dx x^n = n x^(n-1).")
+
+
+def make(tmp_path: Path, model: Any) -> Tutor:
+    settings = Settings(data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
+    return Tutor(settings, model_factory=lambda progress: model,
+                 retriever_factory=lambda progress: (lambda q, k: [HIT]))
+
+
+def test_ask_json_shape_and_session_resume(tmp_path: Path) -> None:
+    model = ScriptedChatModel(["By the power rule [1], $\\frac{d}{dx} x^3 = 3x^2$.",
+                               "Then $\\frac{d^2}{dx^2} x^3 = 6x$ [1]."])
+    tutor = make(tmp_path, model)
+    first = run_once(tutor, "What is the derivative of x^3?")
+    assert set(first) >= {"answer", "citations", "tool_calls", "verification", "candidates",
+                          "timings", "model"}
+    assert first["tool_calls"][0]["name"] == "differentiate"
+    assert first["tool_calls"][0]["result"]["derivative"]["text"] == "3*x**2"
+    assert first["verification"]["claims_failed"] == 0
+    assert first["verification"]["claims_checked"] >= 1
+    assert first["citations"][0]["label"] == "calculus § Power rule"
+    assert {"route", "retrieve", "tools", "draft", "total"} <= set(first["timings"])
+    sid = first["session"]
+    second = run_once(tutor, "And the second derivative of x^3?", session_id=sid)
+    assert second["session"] == sid
+    # the second prompt carried the first turn as history
+    roles = [m["role"] for m in model.stream_calls[1]["messages"]]
+    assert roles.count("user") >= 2 and "assistant" in roles
+    tutor.close()
+    # a new service over the same data dir resumes the session
+    again = make(tmp_path, ScriptedChatModel([]))
+    info = again.sessions()[0]
+    assert info.id == sid and info.turns == 2
+    assert info.title.startswith("What is the derivative of x^3")
+    transcript = again.transcript(sid)
+    assert [e.role for e in transcript] == ["user", "assistant", "user", "assistant"]
+    assert transcript[1].citations == ["calculus § Power rule"]
+    md = again.export_markdown(sid)
+    assert md.startswith("# What is the derivative") and "## Tutor" in md
+    again.rename_session(sid, "Derivatives")
+    assert again.sessions()[0].title == "Derivatives"
+    again.delete_session(sid)
+    assert again.sessions() == []
+    again.close()
+
+
+def test_cancel_leaves_session_consistent(tmp_path: Path) -> None:
+    model = ScriptedChatModel(["x " * 400], delay=0.005)
+    tutor = make(tmp_path, model)
+    cancel = threading.Event()
+    events = []
+    for event in tutor.ask("Explain the power rule", cancel=cancel):
+        events.append(event)
+        if event.type == "token":
+            cancel.set()
+    assert events[-1].type == "error" and events[-1].kind == "cancelled"
+    sid = tutor.sessions()[0].id
+    transcript = tutor.transcript(sid)
+    assert [e.role for e in transcript] == ["user", "assistant"]
+    assert "stopped" in transcript[1].content
+    # the session still works afterwards
+    model.answers.append("The power rule: $\\frac{d}{dx} x^2 = 2x$ [1].")
+    out = run_once(tutor, "Try again", session_id=sid)
+    assert out["answer"] and "error" not in out
+    assert len(tutor.transcript(sid)) == 4
+    tutor.close()
+
+
+def test_provider_error_becomes_error_event(tmp_path: Path) -> None:
+    model = ScriptedChatModel([ProviderError("cannot reach the model server at http://x", "unreachable",
+                                             retryable=True)])
+    tutor = make(tmp_path, model)
+    out = run_once(tutor, "why relu?")
+    assert out["error"]["kind"] == "provider" and out["error"]["retryable"]
+    sid = out["session"]
+    assert [e.role for e in tutor.transcript(sid)] == ["user", "assistant"]
+    tutor.close()
+
+
+def test_unknown_session_is_a_clear_error(tmp_path: Path) -> None:
+    tutor = make(tmp_path, ScriptedChatModel([]))
+    events = list(tutor.ask("hi", session_id="nope"))
+    assert events[-1].type == "error" and "no session" in events[-1].message
+    tutor.close()
+
+
+def test_corrupt_sessions_file_is_moved_aside(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "sessions.sqlite").write_bytes(b"this is not a database" * 100)
+    tutor = make(tmp_path, ScriptedChatModel([]))
+    assert tutor.notice and "unreadable" in tutor.notice
+    assert list(data.glob("sessions.sqlite.unreadable-*"))
+    assert tutor.sessions() == []
+    tutor.close()
+
+
+def test_check_needs_no_model(tmp_path: Path) -> None:
+    def no_model(progress: Any) -> Any:
+        raise AssertionError("check must not start a model")
+
+    tutor = Tutor(Settings(data_dir=tmp_path), model_factory=no_model)
+    report = tutor.check("d/dx x^3 = 3x^3")
+    assert report.first_wrong_step == 1
+    tutor.close()
+
+
+@pytest.mark.parametrize("best_of", [1, 2])
+def test_best_of_setting(tmp_path: Path, best_of: int) -> None:
+    good = "By the power rule [1], $\\frac{d}{dx} x^3 = 3x^2$."
+    tutor = make(tmp_path, ScriptedChatModel([good, good]))
+    out = run_once(tutor, "derivative of x^3", best_of=best_of)
+    assert len(out["candidates"]) == best_of
+    tutor.close()
