@@ -1,0 +1,513 @@
+"""The one chat-model provider: any OpenAI-compatible endpoint through the ``openai`` client.
+
+Why the ``openai`` client directly (not langchain-openai): langchain-openai pulls in tiktoken, whose
+token counting downloads files at run time and fails offline; graph nodes call this class instead.
+
+Why our own retries (the client is built with ``max_retries=0``): the embedded server can die and come
+back on another port, so every attempt first asks ``before_request`` for the current URL (the embedded
+server's ``ensure_running()``) and re-points the client; and the final error must say what to do, with
+the number of attempts made. The client's built-in retries could do neither.
+
+Embedded-model constraints handled here (llama-cpp-python server, ``--chat_format
+chatml-function-calling``): tool calls work only non-streamed and with ``tool_choice="auto"`` passed
+explicitly, so :meth:`OpenAIChatModel.complete` always sends it with tools and :meth:`stream` never sends
+tools; JSON output takes ``{"type": "json_object", "schema": ...}`` (see :func:`json_response_format`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from mltutor.agent.chat import Completion, Message, ToolCall
+from mltutor.agent.endpoint import PLACEHOLDER_API_KEY, EndpointConfig
+from mltutor.agent.errors import ProviderError, ProviderErrorKind
+
+if TYPE_CHECKING:
+    import openai
+
+__all__ = ["OpenAIChatModel", "json_response_format"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_TRANSIENT: frozenset[ProviderErrorKind] = frozenset(
+    {"unreachable", "timeout", "rate_limit", "server"}
+)
+"""Failures that may pass on their own, so an attempt is repeated after a backoff."""
+
+_SHOWN_CHARS = 200
+"""How much of a server message or broken tool-call JSON an error message quotes."""
+
+
+def json_response_format(
+    schema: dict[str, Any], *, embedded: bool, name: str = "response"
+) -> dict[str, Any]:
+    """``response_format`` asking for JSON matching ``schema``, in the dialect the server speaks.
+
+    llama-cpp-python takes the schema inside ``json_object``; OpenAI, vLLM, Ollama and llama.cpp's own
+    server take the standard ``json_schema`` form (not ``strict``: strict mode rejects ordinary schemas
+    with optional fields).
+    """
+    if embedded:
+        return {"type": "json_object", "schema": schema}
+    return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": False}}
+
+
+class OpenAIChatModel:
+    """:class:`~mltutor.agent.chat.ChatModel` over the chat-completions API of one endpoint.
+
+    Thread-safe: graph nodes may call it concurrently (best-of-N). The ``openai`` client is created on
+    first use (importing ``openai`` takes about a second, which commands that never chat should not pay)
+    and rebuilt whenever ``before_request`` reports a different URL.
+
+    ``sleep`` and ``rng`` exist so tests can observe backoff waits without waiting.
+    """
+
+    def __init__(
+        self,
+        config: EndpointConfig,
+        *,
+        before_request: Callable[[], str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._config = config
+        self._before_request = before_request
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._lock = threading.Lock()
+        self._client: openai.OpenAI | None = None
+        self._client_url: str | None = None
+
+    @property
+    def name(self) -> str:
+        """Model name for display and traces."""
+        return self._config.model
+
+    @property
+    def config(self) -> EndpointConfig:
+        """The endpoint this model talks to."""
+        return self._config
+
+    @property
+    def base_url(self) -> str | None:
+        """The URL of the last request (or the configured one before any request)."""
+        return self._client_url or self._config.base_url
+
+    def close(self) -> None:
+        """Release the HTTP connection pool (the next call builds a new client)."""
+        with self._lock:
+            client, self._client, self._client_url = self._client, None, None
+        if client is not None:
+            client.close()
+
+    # -- the ChatModel protocol ------------------------------------------------------------------
+
+    def complete(
+        self,
+        messages: list[Message],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: str | None = None,
+        response_format: dict[str, Any] | None = None,
+        temperature: float = 0.2,
+        max_tokens: int | None = None,
+    ) -> Completion:
+        """One non-streamed response; see :meth:`ChatModel.complete`.
+
+        With tools, ``tool_choice`` defaults to ``"auto"`` and is always sent (the embedded server
+        ignores tools otherwise); without tools it is not sent, since servers reject it alone.
+        """
+        params = self._params(messages, temperature, max_tokens)
+        if tools:
+            params["tools"] = tools
+            params["tool_choice"] = tool_choice or "auto"
+        if response_format is not None:
+            params["response_format"] = response_format
+        response, url = self._call(lambda client: client.chat.completions.create(**params))
+        return self._parse(response, url)
+
+    def stream(
+        self,
+        messages: list[Message],
+        *,
+        temperature: float = 0.2,
+        max_tokens: int | None = None,
+    ) -> Iterator[str]:
+        """Text pieces of one response as they arrive.
+
+        Closing the generator early (``.close()``, ``break``, garbage collection) closes the HTTP
+        response, which is how a run is cancelled: the server sees the disconnect and stops generating.
+        Connection setup is retried like :meth:`complete`; a failure after the first piece is not (the
+        pieces already shown cannot be taken back) and raises :class:`ProviderError`.
+        """
+        params = self._params(messages, temperature, max_tokens)
+        params["stream"] = True
+        chunks, url = self._call(lambda client: client.chat.completions.create(**params))
+        events = 0
+        try:
+            for chunk in chunks:
+                events += 1
+                choices = getattr(chunk, "choices", None)
+                if not choices:
+                    continue
+                text = getattr(getattr(choices[0], "delta", None), "content", None)
+                if isinstance(text, str) and text:
+                    yield text
+        except Exception as exc:
+            error = self._translate(exc, url, during_stream=True)
+            if error is None:
+                raise
+            raise error from exc
+        finally:
+            chunks.close()
+        if events == 0:
+            raise ProviderError(
+                f"the model server at {url} ended the stream without sending anything — check that "
+                "MLTUTOR_BASE_URL points at an OpenAI-compatible server that supports streaming",
+                "bad_response",
+            )
+
+    # -- requests and retries --------------------------------------------------------------------
+
+    def _params(
+        self, messages: list[Message], temperature: float, max_tokens: int | None
+    ) -> dict[str, Any]:
+        # ``max_tokens`` rather than ``max_completion_tokens``: every OpenAI-compatible server
+        # (llama-cpp-python included) understands it, the newer name is not universal.
+        params: dict[str, Any] = {
+            "model": self._config.model,
+            "messages": messages,
+            "temperature": temperature,
+        }
+        if max_tokens is not None:
+            params["max_tokens"] = max_tokens
+        return params
+
+    def _call(self, request: Callable[[openai.OpenAI], T]) -> tuple[T, str]:
+        """Run ``request`` with retries; returns its result and the URL that answered."""
+        attempt = 0
+        while True:
+            client, url = self._connect()
+            try:
+                return request(client), url
+            except Exception as exc:
+                error = self._translate(exc, url)
+                if error is None:
+                    raise
+                delay = self._retry_delay(error, exc, attempt)
+                if delay is None:
+                    if attempt:
+                        error = ProviderError(
+                            f"{error.message} (gave up after {attempt + 1} attempts)",
+                            error.kind,
+                            retryable=error.retryable,
+                        )
+                    raise error from exc
+                attempt += 1
+                log.info(
+                    "%s: %s; retry %d/%d in %.2f s",
+                    self._config.role,
+                    error.kind,
+                    attempt,
+                    self._config.max_retries,
+                    delay,
+                )
+                self._sleep(delay)
+
+    def _connect(self) -> tuple[openai.OpenAI, str]:
+        """The client for the current URL, rebuilt if the URL moved (a restarted embedded server)."""
+        url = self._current_url()
+        with self._lock:
+            if self._client is None or self._client_url != url:
+                # The old client is dropped, not closed: another thread may still be reading a stream
+                # from it; it closes its pool when collected.
+                self._client = self._build_client(url)
+                self._client_url = url
+            return self._client, url
+
+    def _current_url(self) -> str:
+        cfg = self._config
+        if self._before_request is not None:
+            try:
+                url: str | None = self._before_request()
+            except ProviderError:
+                raise
+            except Exception as exc:
+                kind: ProviderErrorKind = "embedded" if cfg.embedded else "unreachable"
+                what = "the embedded model server" if cfg.embedded else "the model endpoint"
+                raise ProviderError(f"could not prepare {what}: {exc}", kind) from exc
+        else:
+            url = cfg.base_url
+        if not url:
+            raise ProviderError(
+                "the embedded model server is not running yet (no URL) — start the tutor through "
+                "its front end, or set MLTUTOR_BASE_URL to use another server",
+                "embedded",
+            )
+        return url
+
+    def _build_client(self, url: str) -> openai.OpenAI:
+        import openai  # deferred: see the class docstring
+
+        key = self._config.api_key
+        return openai.OpenAI(
+            base_url=url,
+            api_key=key.get_secret_value() if key is not None else PLACEHOLDER_API_KEY,
+            timeout=self._config.timeout_s,
+            max_retries=0,
+        )
+
+    def _retry_delay(self, error: ProviderError, exc: Exception, attempt: int) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up.
+
+        A server's ``Retry-After`` wins (capped); otherwise exponential backoff with "equal jitter"
+        (half fixed, half random) so concurrent callers do not retry in lockstep.
+        """
+        cfg = self._config
+        if error.kind not in _TRANSIENT or not error.retryable or attempt >= cfg.max_retries:
+            return None
+        headers = getattr(getattr(exc, "response", None), "headers", None)
+        server_says = _retry_after(headers) if headers is not None else None
+        if server_says is not None:
+            return min(server_says, cfg.retry_after_cap_s)
+        step = min(cfg.backoff_max_s, cfg.backoff_base_s * 2.0**attempt)
+        return step / 2 + self._rng.uniform(0, step / 2)
+
+    # -- errors ------------------------------------------------------------------------------------
+
+    def _translate(
+        self, exc: Exception, url: str, *, during_stream: bool = False
+    ) -> ProviderError | None:
+        """A ``ProviderError`` a user can act on, or None for exceptions that are not endpoint failures."""
+        import openai
+
+        cfg = self._config
+        server = "the embedded model server" if cfg.embedded else "the model server"
+        if isinstance(exc, openai.APITimeoutError):
+            when = "in the middle of an answer" if during_stream else ""
+            return ProviderError(
+                f"no answer from {server} at {url} within {cfg.timeout_s:g} s {when}".rstrip()
+                + " — raise MLTUTOR_REQUEST_TIMEOUT_S, or use a smaller or faster model",
+                "timeout",
+                retryable=True,
+            )
+        if isinstance(exc, openai.APIConnectionError):
+            if during_stream:
+                message = (
+                    f"the connection to {server} at {url} broke in the middle of the answer — "
+                    "ask again; if it keeps happening, check the server"
+                )
+            elif cfg.embedded:
+                message = (
+                    f"cannot reach the embedded model server at {url} — it may have stopped; "
+                    "it is restarted on the next request"
+                )
+            else:
+                message = f"cannot reach the model server at {url} — is it running? check MLTUTOR_BASE_URL"
+            return ProviderError(message, "unreachable", retryable=True)
+        if isinstance(exc, openai.APIStatusError):
+            return self._translate_status(exc, url, server)
+        if isinstance(exc, openai.APIResponseValidationError):
+            return _bad_response(url, str(exc))
+        if isinstance(exc, openai.APIError):
+            # An error event inside a stream (the HTTP status was already 200).
+            return ProviderError(
+                f"{server} at {url} reported an error: {_clip(exc.message)} — ask again",
+                "server",
+                retryable=True,
+            )
+        if isinstance(exc, json.JSONDecodeError):
+            return _bad_response(url, f"the body is not JSON ({exc.msg})")
+        if isinstance(exc, openai.OpenAIError):
+            return ProviderError(
+                f"the openai client refused the request: {_clip(str(exc))}", "bad_request"
+            )
+        return None
+
+    def _translate_status(self, exc: openai.APIStatusError, url: str, server: str) -> ProviderError:
+        cfg = self._config
+        status = exc.status_code
+        detail = _detail(exc.body)
+        shown = f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
+        if status in (401, 403):
+            return ProviderError(
+                f"the API key was rejected by {url} ({shown}) — set OPENAI_API_KEY or MLTUTOR_API_KEY",
+                "auth",
+            )
+        if status == 404:
+            return ProviderError(
+                f"model {cfg.model!r} not found at {url} ({shown}) — check {cfg.model_setting}, "
+                "and that MLTUTOR_BASE_URL ends with /v1",
+                "not_found",
+            )
+        if status == 408:
+            return ProviderError(
+                f"{server} at {url} timed out the request ({shown}) — try again, or raise "
+                "MLTUTOR_REQUEST_TIMEOUT_S",
+                "timeout",
+                retryable=True,
+            )
+        if status == 429:
+            if exc.code == "insufficient_quota" or "quota" in detail.lower():
+                return ProviderError(
+                    f"the account behind the API key has no quota left at {url} ({shown}) — check "
+                    "the plan and billing with the provider, or use another endpoint",
+                    "rate_limit",
+                )
+            return ProviderError(
+                f"{server} at {url} is rate-limiting requests ({shown}) — wait a minute and ask "
+                "again, or raise MLTUTOR_MAX_RETRIES",
+                "rate_limit",
+                retryable=True,
+            )
+        if status >= 500:
+            return ProviderError(
+                f"{server} at {url} failed ({shown}) — try again in a moment; if it persists, "
+                "check the server's logs",
+                "server",
+                retryable=True,
+            )
+        hint = (
+            "the conversation is too long for the model — start a new session"
+            if "context" in detail.lower() or status == 413
+            else f"the server or model may not support an option used (tools, JSON output); "
+            f"try another {cfg.model_setting}"
+        )
+        return ProviderError(
+            f"{server} at {url} rejected the request ({shown}) — {hint}", "bad_request"
+        )
+
+    # -- responses ---------------------------------------------------------------------------------
+
+    def _parse(self, response: Any, url: str) -> Completion:
+        """A :class:`Completion` from a response object the client did not validate (it never does)."""
+        choices = getattr(response, "choices", None)
+        if not isinstance(choices, list) or not choices:
+            raise _bad_response(url, "it has no choices")
+        choice = choices[0]
+        message = getattr(choice, "message", None)
+        if message is None:
+            raise _bad_response(url, "its first choice has no message")
+        content = getattr(message, "content", None)
+        if content is not None and not isinstance(content, str):
+            raise _bad_response(url, "the message content is not text")
+        calls = [
+            self._tool_call(index, call)
+            for index, call in enumerate(getattr(message, "tool_calls", None) or [])
+        ]
+        usage_obj = getattr(response, "usage", None)
+        usage = {
+            key: value
+            for key in ("prompt_tokens", "completion_tokens", "total_tokens")
+            if isinstance(value := getattr(usage_obj, key, None), int)
+        }
+        finish = getattr(choice, "finish_reason", None)
+        model = getattr(response, "model", None)
+        return Completion(
+            content=content or "",
+            tool_calls=calls,
+            finish_reason=finish if isinstance(finish, str) else None,
+            usage=usage,
+            model=model if isinstance(model, str) and model else self._config.model,
+        )
+
+    def _tool_call(self, index: int, call: Any) -> ToolCall:
+        function = getattr(call, "function", None)
+        name = getattr(function, "name", None)
+        if not isinstance(name, str) or not name:
+            raise ProviderError(
+                "the model asked for a tool call without a tool name — ask again, or use a model "
+                f"better at tool calls ({self._config.model_setting})",
+                "malformed_tool_call",
+                retryable=True,
+            )
+        call_id = getattr(call, "id", None)
+        return ToolCall(
+            id=call_id if isinstance(call_id, str) and call_id else f"call_{index}",
+            name=name,
+            arguments=self._decode_arguments(name, getattr(function, "arguments", None)),
+        )
+
+    def _decode_arguments(self, name: str, raw: Any) -> dict[str, Any]:
+        """Tool-call arguments as a dict; the model wrote them, so anything may arrive."""
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return {}  # some servers send "" for a tool without parameters
+        if isinstance(raw, dict):
+            return raw
+        problem: str
+        if not isinstance(raw, str):
+            problem = f"arguments of type {type(raw).__name__}"
+            raw = repr(raw)
+        else:
+            try:
+                decoded = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                problem = f"arguments that are not valid JSON ({exc.msg} at character {exc.pos})"
+            else:
+                if isinstance(decoded, dict):
+                    return decoded
+                problem = f"arguments that are JSON {type(decoded).__name__}, not an object"
+        raise ProviderError(
+            f"the model called tool {name!r} with {problem}: {raw[:_SHOWN_CHARS]!r} — ask again, or "
+            f"use a model better at tool calls ({self._config.model_setting})",
+            "malformed_tool_call",
+            retryable=True,
+        )
+
+
+def _bad_response(url: str, what: str) -> ProviderError:
+    return ProviderError(
+        f"the server at {url} sent a response that is not a chat completion: {what} — check that "
+        "MLTUTOR_BASE_URL points at an OpenAI-compatible API (usually ending in /v1)",
+        "bad_response",
+    )
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
+
+
+def _detail(body: object) -> str:
+    """The server's own error message (OpenAI-style ``{"message": ...}`` or any text), shortened."""
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        message = inner.get("message") if isinstance(inner, dict) else inner
+        return _clip(str(message)) if message else ""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    return _clip(str(body)) if body else ""
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Seconds from ``retry-after-ms`` / ``Retry-After`` (delta seconds or an HTTP date), if any."""
+    try:
+        millis = headers.get("retry-after-ms")
+        if millis is not None:
+            return max(0.0, float(millis) / 1000)
+        value = headers.get("retry-after")
+    except (AttributeError, TypeError, ValueError):
+        return None
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
