@@ -304,8 +304,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
-        return EXIT_OK
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            parser.print_help()  # no terminal to draw on (piped, CI): the commands instead
+            return EXIT_OK
+        from mltutor.tui.app import run_app  # lazy: Textual is imported only for the app
+
+        return run_app()
     try:
         code: int = args.func(args)
     except KeyboardInterrupt:

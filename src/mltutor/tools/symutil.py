@@ -67,7 +67,7 @@ def number(value: float | str, limits: ToolLimits, field: str) -> Any:
     """A point value: a float as an exact SymPy number, or math text without free variables."""
     if isinstance(value, float | int):
         if not math.isfinite(value):
-            raise ToolError(f"{field}: write infinity as the text \"oo\", not as a number")
+            raise ToolError(f'{field}: write infinity as the text "oo", not as a number')
         # the shortest decimal form, read exactly: 0.1 -> 1/10 (Rational parses it without eval)
         return sp.Rational(repr(float(value)))
     e = expr(value, limits, field)
@@ -100,9 +100,25 @@ def tidy(e: Any, limits: ToolLimits) -> Any:
     Full ``simplify`` runs only on small expressions, and its result is kept only if it is shorter
     and brings in no new functions (so σ'(x) stays in exponentials rather than turning into cosh).
     """
-    if sp.count_ops(e) > limits.max_nodes // 10:
+    size = sp.count_ops(e)
+    if size > limits.max_nodes // 10:
         return e
-    s = sp.simplify(e)
-    if _function_kinds(s) <= _function_kinds(e) and sp.count_ops(s) <= sp.count_ops(e):
-        return s
-    return e
+    kinds = _function_kinds(e)
+    best, best_size = e, size
+    # cheap rewrites first (a few ms); full simplify (tens of ms) only when they leave it long
+    steps: list[Any] = [sp.factor_terms, sp.cancel, lambda x: sp.factor(sp.cancel(x)), sp.together]
+    for step in steps:
+        try:
+            s = step(e)
+        except (sp.PolynomialError, TypeError, ValueError):
+            continue
+        s_size = sp.count_ops(s)
+        if s_size < best_size and _function_kinds(s) <= kinds:
+            best, best_size = s, s_size
+    if best_size > 8 or (
+        best.is_Add and any(t.is_Pow and t.exp < 0 for t in sp.preorder_traversal(best))
+    ):
+        s = sp.simplify(best)
+        if _function_kinds(s) <= kinds and sp.count_ops(s) < best_size:
+            best = s
+    return best
