@@ -127,6 +127,11 @@ class Tutor:
             yield ErrorEvent(run_id=run_id, message=exc.message, kind=kind,
                              retryable=getattr(exc, "retryable", False))
             return
+        except Exception as exc:  # e.g. KnowledgeError: a malformed note or unreadable index
+            yield ErrorEvent(run_id=run_id, message=getattr(exc, "message", str(exc)),
+                             kind="knowledge" if type(exc).__name__ == "KnowledgeError"
+                             else "internal")
+            return
         config = {"configurable": {"thread_id": session.id}}
         ctx = RunContext(run_id=run_id, best_of=best_of or self.settings.best_of,
                          max_revisions=self.settings.max_revisions,

