@@ -31,6 +31,7 @@ class Verification:
     checked: int = 0
     failed: int = 0
     failures: list[str] = field(default_factory=list)
+    failed_spans: list[str] = field(default_factory=list)
     verified: list[str] = field(default_factory=list)
     tool_results_stated: int = 0
     tool_results_expected: int = 0
@@ -40,6 +41,7 @@ class Verification:
             "claims_checked": self.checked,
             "claims_failed": self.failed,
             "failures": self.failures,
+            "failed_spans": self.failed_spans,
             "verified": self.verified,
         }
 
@@ -61,14 +63,21 @@ def _clean_claim(span: str) -> str:
     return span
 
 
-def claims(text: str) -> list[str]:
-    """Equalities worth checking, in order of appearance, at most a dozen."""
-    out: list[str] = []
+def claim_spans(text: str) -> list[tuple[str, str]]:
+    """(span as written, cleaned claim) for equalities worth checking, at most a dozen."""
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
     for span in math_spans(text):
         claim = _clean_claim(span)
-        if "=" in claim and "==" not in claim and len(claim) <= 240 and claim not in out:
-            out.append(claim)
+        if "=" in claim and "==" not in claim and len(claim) <= 240 and claim not in seen:
+            seen.add(claim)
+            out.append((span, claim))
     return out[:_MAX_CLAIMS]
+
+
+def claims(text: str) -> list[str]:
+    """Equalities worth checking, in order of appearance, at most a dozen."""
+    return [claim for _, claim in claim_spans(text)]
 
 
 def _parts(span: str, limits: ToolLimits) -> list[Any]:
@@ -126,7 +135,7 @@ def verify(
     from mltutor.tools.checker import check_derivation
 
     result = Verification()
-    for claim in claims(text):
+    for span, claim in claim_spans(text):
         report = check_derivation(claim, limits=limits)
         if not report.steps:
             continue
@@ -137,9 +146,11 @@ def verify(
         elif step.status == "wrong":
             result.checked += 1
             result.failed += 1
-            why = step.diagnosis or step.message
-            fix = f" (expected {step.expected})" if step.expected else ""
-            result.failures.append(f"`{claim}` does not hold: {why}{fix}")
+            # no internal sample points here: this text goes back to the model and the user
+            why = f" ({step.diagnosis})" if step.diagnosis else ""
+            fix = f"; the correct value is {step.expected}" if step.expected else ""
+            result.failures.append(f"`{claim}` is wrong{why}{fix}")
+            result.failed_spans.append(span)
     for call in tool_calls:
         if not call.get("ok"):
             continue

@@ -23,8 +23,9 @@ def connect_model(
     config = resolve_endpoints(settings)["tutor"]
     if not config.embedded:
         model = OpenAIChatModel(config)
-        status = ServiceStatus(model=config.model, endpoint=config.base_url or "", embedded=False,
-                               ready=True)
+        status = ServiceStatus(
+            model=config.model, endpoint=config.base_url or "", embedded=False, ready=True
+        )
         return model, status, model.close
     from mltutor.agent.embedded import EmbeddedServer
 
@@ -41,6 +42,7 @@ def connect_model(
         model.close()
         server.stop()
 
-    status = ServiceStatus(model=server.alias, endpoint=f"embedded ({base_url})", embedded=True,
-                           ready=True)
+    status = ServiceStatus(
+        model=server.alias, endpoint=f"embedded ({base_url})", embedded=True, ready=True
+    )
     return model, status, close

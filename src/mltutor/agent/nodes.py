@@ -31,7 +31,7 @@ from mltutor.agent.events import (
 from mltutor.agent.routing import route, suggested_tools
 from mltutor.agent.scoring import agree, cited_indices, score
 from mltutor.agent.state import RunContext, TutorState
-from mltutor.agent.toolbox import ToolBox
+from mltutor.agent.toolbox import ToolBox, result_line
 
 Retriever = Callable[[str, int], list[Citation]]
 """Search the notes: (query, k) -> citations, best first."""
@@ -116,6 +116,7 @@ class TutorNodes:
             "ok": out.ok,
             "summary": out.summary,
             "origin": origin,
+            "result_line": result_line(name, args, out.result) if out.ok else None,
         }
 
     def tools(self, state: TutorState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -202,6 +203,15 @@ class TutorNodes:
         candidates = list(state.get("candidates", []))
         history = [m for m in state.get("messages", [])[:-1]]
         revising = state.get("revisions", 0) > 0
+        # a computed result leads the answer; the model explains it (and cannot misstate it)
+        lead = next(
+            (
+                c["result_line"]
+                for c in state.get("tool_calls", [])
+                if c.get("result_line") and c.get("origin") == "router"
+            ),
+            "",
+        )
         if revising:
             best = candidates[state.get("best", 0)]
             messages = prompts.draft_messages(
@@ -212,11 +222,17 @@ class TutorNodes:
                 ctx.language,
                 failures=best["verification"]["failures"],
                 previous=best["text"],
+                lead=lead,
             )
             plan = [0.2]
         else:
             messages = prompts.draft_messages(
-                state["question"], history, state["hits"], state["tool_calls"], ctx.language
+                state["question"],
+                history,
+                state["hits"],
+                state["tool_calls"],
+                ctx.language,
+                lead=lead,
             )
             plan = [0.2] + [0.8] * (max(1, ctx.best_of) - 1)
         tokens = 0
@@ -225,7 +241,13 @@ class TutorNodes:
             if self.model is None:
                 text = self._fallback_answer(state)
             else:
+                if lead:
+                    runtime.stream_writer(
+                        TokenEvent(run_id=ctx.run_id, text=lead + "\n\n", candidate=index)
+                    )
                 text = self._stream(messages, index, temperature, runtime)
+                if lead:
+                    text = f"{lead}\n\n{text.strip()}"
             tokens += len(text) // 4
             candidate = self._score(text, state, runtime, index)
             candidates.append(candidate)
@@ -305,6 +327,16 @@ class TutorNodes:
         best = state["candidates"][state["best"]]
         answer = best["text"].strip()
         v = dict(best["verification"])
+        removed = 0
+        for span in v.get("failed_spans", []):
+            kept = [line for line in answer.splitlines() if span not in line]
+            removed += len(answer.splitlines()) - len(kept)
+            answer = "\n".join(kept).strip()
+        if removed:
+            answer += (
+                f"\n\n*({removed} line(s) with formulas that did not verify were removed "
+                "from this answer.)*"
+            )
         stated, expected = best.get("stated", [0, 0])
         additions = []
         if stated < expected:

@@ -37,7 +37,8 @@ def evidence_block(
             parts.append(f"[{i}] {h.get('label', '')}: {text}")
     for call in tool_calls:
         if call.get("ok"):
-            parts.append(f"Tool {call['name']}({_args(call['args'])}) computed: {call['summary']}")
+            line = call.get("result_line") or call["summary"]
+            parts.append(f"Tool {call['name']}({_args(call['args'])}) computed: {line}")
             if call["name"] == "check_derivation":
                 parts.append(_check_details(call["result"]))
         else:
@@ -64,6 +65,13 @@ def _check_details(report: dict[str, Any]) -> str:
     return "Checker verdict per line:\n" + "\n".join(lines)
 
 
+CONTINUE = (
+    "Your answer already begins with the computed result:\n{line}\n"
+    "Continue after it: explain in 2-5 sentences how it is obtained (which rules, in which order), "
+    "citing the notes like [1]. Do not repeat the result and never write a different one."
+)
+
+
 def draft_messages(
     question: str,
     history: list[dict[str, Any]],
@@ -72,13 +80,17 @@ def draft_messages(
     language: str,
     failures: list[str] | None = None,
     previous: str = "",
+    lead: str = "",
 ) -> list[dict[str, Any]]:
-    """Messages for drafting (or revising) an answer."""
+    """Messages for drafting (or revising) an answer; ``lead`` is a computed result line that
+    already opens the answer."""
     messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM}]
     for m in history[-4:]:
         messages.append({"role": m["role"], "content": str(m["content"])[:1500]})
     evidence = evidence_block(hits, tool_calls)
     user = f"{evidence}\n\nQuestion: {question}\n{language_instruction(question, language)}"
+    if lead:
+        user += "\n" + CONTINUE.format(line=lead)
     messages.append({"role": "user", "content": user.strip()})
     if failures:
         messages.append({"role": "assistant", "content": previous})

@@ -60,21 +60,28 @@ class SessionStore:
         self._lock = threading.Lock()
 
     def _row(self, row: tuple[Any, ...]) -> SessionInfo:
-        return SessionInfo(id=row[0], title=row[1], created_at=datetime.fromisoformat(row[2]),
-                           updated_at=datetime.fromisoformat(row[3]), turns=row[4])
+        return SessionInfo(
+            id=row[0],
+            title=row[1],
+            created_at=datetime.fromisoformat(row[2]),
+            updated_at=datetime.fromisoformat(row[3]),
+            turns=row[4],
+        )
 
     def create(self, title: str = DEFAULT_TITLE) -> SessionInfo:
         sid, now = uuid.uuid4().hex[:12], _now()
         with self._lock:
-            self._conn.execute("INSERT INTO mltutor_sessions VALUES (?, ?, ?, ?, 0)",
-                               (sid, title, now, now))
+            self._conn.execute(
+                "INSERT INTO mltutor_sessions VALUES (?, ?, ?, ?, 0)", (sid, title, now, now)
+            )
             self._conn.commit()
         return self.get(sid)
 
     def get(self, session_id: str) -> SessionInfo:
         with self._lock:
-            row = self._conn.execute("SELECT * FROM mltutor_sessions WHERE id = ?",
-                                     (session_id,)).fetchone()
+            row = self._conn.execute(
+                "SELECT * FROM mltutor_sessions WHERE id = ?", (session_id,)
+            ).fetchone()
         if row is None:
             raise SessionError(f"no session {session_id!r}; list them with `mltutor sessions`")
         return self._row(row)
@@ -89,8 +96,10 @@ class SessionStore:
     def rename(self, session_id: str, title: str) -> None:
         self.get(session_id)
         with self._lock:
-            self._conn.execute("UPDATE mltutor_sessions SET title = ? WHERE id = ?",
-                               (title.strip() or DEFAULT_TITLE, session_id))
+            self._conn.execute(
+                "UPDATE mltutor_sessions SET title = ? WHERE id = ?",
+                (title.strip() or DEFAULT_TITLE, session_id),
+            )
             self._conn.commit()
 
     def touch(self, session_id: str, question: str) -> None:
@@ -103,7 +112,9 @@ class SessionStore:
         with self._lock:
             self._conn.execute(
                 "UPDATE mltutor_sessions SET title = ?, updated_at = ?, turns = turns + 1 "
-                "WHERE id = ?", (title, _now(), session_id))
+                "WHERE id = ?",
+                (title, _now(), session_id),
+            )
             self._conn.commit()
 
     def delete(self, session_id: str) -> None:

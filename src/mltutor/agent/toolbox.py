@@ -42,6 +42,54 @@ def summarize(name: str, args: dict[str, Any], result: dict[str, Any]) -> str:
     return f"{name}: " + ", ".join(scalars[:4]) if scalars else name
 
 
+def result_line(name: str, args: dict[str, Any], result: dict[str, Any]) -> str | None:
+    """The computed result as one LaTeX display line (``$$ d/dx (f) = f' $$``), or None.
+
+    Answers to tool-routed questions start with this line, so the stated result is the computed
+    one whatever the model writes after it.
+    """
+    if "error" in result:
+        return None
+    try:
+        import sympy as sp
+
+        from mltutor.tools.errors import ToolError
+        from mltutor.tools.parsing import parse_math, parse_symbol
+
+        f = parse_math(str(args["expr"]))
+        lhs = sp.latex(f)
+        if name == "differentiate":
+            wrt = [parse_symbol(v) for v in args.get("wrt") or []] or sorted(
+                f.free_symbols, key=str
+            )
+            if len(wrt) != 1:
+                return None
+            order = int(args.get("order", 1))
+            d = "d" if len(f.free_symbols) <= 1 else "\\partial"
+            num = d if order == 1 else f"{d}^{{{order}}}"
+            den = f"{d} {sp.latex(wrt[0])}" + ("" if order == 1 else f"^{{{order}}}")
+            return (
+                f"$$\\frac{{{num}}}{{{den}}} \\left({lhs}\\right) = "
+                f"{result['derivative']['latex']}$$"
+            )
+        if name == "integrate":
+            var = (
+                sp.latex(parse_symbol(args["variable"]))
+                if args.get("variable")
+                else sp.latex(sorted(f.free_symbols, key=str)[0])
+                if f.free_symbols
+                else "x"
+            )
+            if args.get("lower") is not None:
+                lo = sp.latex(parse_math(str(args["lower"])))
+                hi = sp.latex(parse_math(str(args["upper"])))
+                return f"$$\\int_{{{lo}}}^{{{hi}}} {lhs} \\, d{var} = {result['result']['latex']}$$"
+            return f"$$\\int {lhs} \\, d{var} = {result['result']['latex']} + C$$"
+    except (ToolError, KeyError, IndexError, TypeError, ValueError):
+        return None
+    return None
+
+
 class ToolBox:
     """Runs the typed tools (and the derivation checker) under the configured bounds."""
 

@@ -6,6 +6,7 @@ Slow parts start lazily: the knowledge index and the model endpoint on the first
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -29,8 +30,13 @@ RetrieverFactory = Callable[[Progress], Callable[[str, int], list[Citation]]]
 class Tutor:
     """LangGraph tutor with sessions; models and retrieval come from injectable factories."""
 
-    def __init__(self, settings: Settings, *, model_factory: ModelFactory | None = None,
-                 retriever_factory: RetrieverFactory | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        model_factory: ModelFactory | None = None,
+        retriever_factory: RetrieverFactory | None = None,
+    ) -> None:
         self.settings = settings
         self._model_factory = model_factory or self._default_model
         self._retriever_factory = retriever_factory or self._default_retriever
@@ -41,8 +47,9 @@ class Tutor:
         self._graph: Any = None
         self._reader: Any = None
         self._closers: list[Callable[[], None]] = []
-        self._status = ServiceStatus(model="", endpoint="", embedded=False, ready=False,
-                                     detail="not started")
+        self._status = ServiceStatus(
+            model="", endpoint="", embedded=False, ready=False, detail="not started"
+        )
         conn, notice = open_database(settings.data_dir / "sessions.sqlite")
         self.notice = notice
         self._conn = conn
@@ -56,14 +63,25 @@ class Tutor:
     def _default_retriever(self, progress: Progress) -> Callable[[str, int], list[Citation]]:
         from mltutor.knowledge.base import open_knowledge_base
 
-        kb = open_knowledge_base(data_dir=self.settings.data_dir,
-                                 chroma_url=self.settings.chroma_url,
-                                 progress=lambda msg: progress(msg, None))
+        kb = open_knowledge_base(
+            data_dir=self.settings.data_dir,
+            chroma_url=self.settings.chroma_url,
+            progress=lambda msg: progress(msg, None),
+        )
         kb.ensure_index()
 
         def search(query: str, k: int) -> list[Citation]:
-            return [Citation(label=h.citation, topic=h.topic, heading=h.heading, source=h.source,
-                             score=h.score, text=h.text) for h in kb.search(query, k=k)]
+            return [
+                Citation(
+                    label=h.citation,
+                    topic=h.topic,
+                    heading=h.heading,
+                    source=h.source,
+                    score=h.score,
+                    text=h.text,
+                )
+                for h in kb.search(query, k=k)
+            ]
 
         return search
 
@@ -90,14 +108,17 @@ class Tutor:
                 try:
                     self._model = self._model_factory(report)
                     if not self._status.model:
-                        self._status = ServiceStatus(model=self._model.name, endpoint="custom",
-                                                     embedded=False, ready=True)
+                        self._status = ServiceStatus(
+                            model=self._model.name, endpoint="custom", embedded=False, ready=True
+                        )
                 except ProviderError as exc:
-                    self._status = ServiceStatus(model="", endpoint="", embedded=False,
-                                                 ready=False, detail=exc.message)
+                    self._status = ServiceStatus(
+                        model="", endpoint="", embedded=False, ready=False, detail=exc.message
+                    )
                     raise
-            self._graph = build_graph(self._model, self.toolbox, self._retriever,
-                                      checkpointer=self._checkpointer)
+            self._graph = build_graph(
+                self._model, self.toolbox, self._retriever, checkpointer=self._checkpointer
+            )
             report("ready", 1.0)
 
     def status(self) -> ServiceStatus:
@@ -113,8 +134,14 @@ class Tutor:
 
     # -- asking ------------------------------------------------------------------------------
 
-    def ask(self, question: str, *, session_id: str | None = None, best_of: int | None = None,
-            cancel: threading.Event | None = None) -> Iterator[Event]:
+    def ask(
+        self,
+        question: str,
+        *,
+        session_id: str | None = None,
+        best_of: int | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[Event]:
         run_id = uuid.uuid4().hex[:10]
         if not question.strip():
             yield ErrorEvent(run_id=run_id, message="the question is empty", kind="input")
@@ -124,43 +151,57 @@ class Tutor:
             self.start()
         except AgentError as exc:
             kind = "provider" if isinstance(exc, ProviderError) else "session"
-            yield ErrorEvent(run_id=run_id, message=exc.message, kind=kind,
-                             retryable=getattr(exc, "retryable", False))
+            yield ErrorEvent(
+                run_id=run_id,
+                message=exc.message,
+                kind=kind,
+                retryable=getattr(exc, "retryable", False),
+            )
             return
         except Exception as exc:  # e.g. KnowledgeError: a malformed note or unreadable index
-            yield ErrorEvent(run_id=run_id, message=getattr(exc, "message", str(exc)),
-                             kind="knowledge" if type(exc).__name__ == "KnowledgeError"
-                             else "internal")
+            yield ErrorEvent(
+                run_id=run_id,
+                message=getattr(exc, "message", str(exc)),
+                kind="knowledge" if type(exc).__name__ == "KnowledgeError" else "internal",
+            )
             return
         config = {"configurable": {"thread_id": session.id}}
-        ctx = RunContext(run_id=run_id, best_of=best_of or self.settings.best_of,
-                         max_revisions=self.settings.max_revisions,
-                         language=self.settings.language, cancel=cancel or threading.Event())
+        ctx = RunContext(
+            run_id=run_id,
+            best_of=best_of or self.settings.best_of,
+            max_revisions=self.settings.max_revisions,
+            language=self.settings.language,
+            cancel=cancel or threading.Event(),
+        )
         self.store.touch(session.id, question)
         self.last_session_id = session.id
         try:
-            for chunk in self._graph.stream({"question": question}, config, context=ctx,
-                                            stream_mode="custom"):
+            for chunk in self._graph.stream(
+                {"question": question}, config, context=ctx, stream_mode="custom"
+            ):
                 yield chunk.model_copy(update={"run_id": run_id})
         except Cancelled as exc:
             self._note(config, "*(answer stopped by the user)*")
             yield ErrorEvent(run_id=run_id, message=exc.message, kind="cancelled")
         except ProviderError as exc:
             self._note(config, f"*(no answer: {exc.message})*")
-            yield ErrorEvent(run_id=run_id, message=exc.message, kind="provider",
-                             retryable=exc.retryable)
+            yield ErrorEvent(
+                run_id=run_id, message=exc.message, kind="provider", retryable=exc.retryable
+            )
         except Exception as exc:  # a bug must not crash the front end or lose the session
             self._note(config, "*(no answer: internal error)*")
-            yield ErrorEvent(run_id=run_id, message=f"internal error: {type(exc).__name__}: {exc}",
-                             kind="internal")
+            yield ErrorEvent(
+                run_id=run_id,
+                message=f"internal error: {type(exc).__name__}: {exc}",
+                kind="internal",
+            )
 
     def _note(self, config: dict[str, Any], text: str) -> None:
         """Close an interrupted turn in the transcript so the session stays consistent."""
-        try:
-            self._graph.update_state(config, {"messages": [{"role": "assistant",
-                                                            "content": text}]}, as_node="respond")
-        except Exception:  # the question itself may not have been stored yet
-            pass
+        with contextlib.suppress(Exception):  # the question may not have been stored yet
+            self._graph.update_state(
+                config, {"messages": [{"role": "assistant", "content": text}]}, as_node="respond"
+            )
 
     def last_state(self, session_id: str) -> dict[str, Any]:
         """Trace of the last run in a session (tool calls, candidates, timings...)."""
@@ -170,11 +211,20 @@ class Tutor:
     def check(self, text: str) -> CheckReport:
         return check_derivation(text, limits=self.settings.tools)
 
-    def explain_step(self, text: str, report: CheckReport, *, session_id: str | None = None,
-                     cancel: threading.Event | None = None) -> Iterator[Event]:
+    def explain_step(
+        self,
+        text: str,
+        report: CheckReport,
+        *,
+        session_id: str | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[Event]:
         line = report.first_wrong_step
-        question = (f"Check my derivation and explain why line {line} is wrong:\n{text}"
-                    if line else f"Check my derivation:\n{text}")
+        question = (
+            f"Check my derivation and explain why line {line} is wrong:\n{text}"
+            if line
+            else f"Check my derivation:\n{text}"
+        )
         return self.ask(question, session_id=session_id, cancel=cancel)
 
     # -- sessions ------------------------------------------------------------------------------
@@ -195,14 +245,22 @@ class Tutor:
     def transcript(self, session_id: str) -> list[TranscriptEntry]:
         self.store.get(session_id)
         messages = self.last_state(session_id).get("messages", [])
-        return [TranscriptEntry(role=m["role"], content=str(m["content"]),
-                                citations=list(m.get("citations", []))) for m in messages
-                if m.get("role") in ("user", "assistant")]
+        return [
+            TranscriptEntry(
+                role=m["role"], content=str(m["content"]), citations=list(m.get("citations", []))
+            )
+            for m in messages
+            if m.get("role") in ("user", "assistant")
+        ]
 
     def export_markdown(self, session_id: str) -> str:
         info = self.store.get(session_id)
-        lines = [f"# {info.title}", "", f"*mltutor session {info.id}, "
-                 f"{info.created_at:%Y-%m-%d %H:%M} UTC*", ""]
+        lines = [
+            f"# {info.title}",
+            "",
+            f"*mltutor session {info.id}, {info.created_at:%Y-%m-%d %H:%M} UTC*",
+            "",
+        ]
         for entry in self.transcript(session_id):
             who = "You" if entry.role == "user" else "Tutor"
             lines += [f"## {who}", "", entry.content, ""]
@@ -212,15 +270,11 @@ class Tutor:
 
     def close(self) -> None:
         for closer in reversed(self._closers):
-            try:
+            with contextlib.suppress(Exception):
                 closer()
-            except Exception:
-                pass
         self._closers.clear()
-        try:
+        with contextlib.suppress(Exception):
             self._conn.close()
-        except Exception:
-            pass
 
 
 def create_service(settings: Settings, **factories: Any) -> Tutor:
@@ -228,9 +282,15 @@ def create_service(settings: Settings, **factories: Any) -> Tutor:
     return Tutor(settings, **factories)
 
 
-def run_once(service: Tutor, question: str, *, session_id: str | None = None,
-             best_of: int | None = None, on_event: Callable[[Event], None] | None = None,
-             cancel: threading.Event | None = None) -> dict[str, Any]:
+def run_once(
+    service: Tutor,
+    question: str,
+    *,
+    session_id: str | None = None,
+    best_of: int | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> dict[str, Any]:
     """Ask one question and return the documented JSON shape of ``mltutor ask --json``."""
     start = time.perf_counter()
     final: Any = None
@@ -250,12 +310,16 @@ def run_once(service: Tutor, question: str, *, session_id: str | None = None,
     out: dict[str, Any] = {
         "answer": final.answer if final else "",
         "citations": [c.model_dump() for c in final.citations] if final else [],
-        "tool_calls": [{"name": c["name"], "args": c["args"], "result": c["result"]}
-                       for c in state.get("tool_calls", [])],
-        "verification": {k: state.get("verification", {}).get(k, 0)
-                         for k in ("claims_checked", "claims_failed")},
-        "candidates": [{"score": c["score"], "details": c["details"]}
-                       for c in state.get("candidates", [])],
+        "tool_calls": [
+            {"name": c["name"], "args": c["args"], "result": c["result"]}
+            for c in state.get("tool_calls", [])
+        ],
+        "verification": {
+            k: state.get("verification", {}).get(k, 0) for k in ("claims_checked", "claims_failed")
+        },
+        "candidates": [
+            {"score": c["score"], "details": c["details"]} for c in state.get("candidates", [])
+        ],
         "timings": timings,
         "model": service.status().model,
         "session": sid,

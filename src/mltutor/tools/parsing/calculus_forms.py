@@ -41,6 +41,24 @@ class CalculusForms(ParserBase):
             and self._is_var(self.tok_at(j + 1))
         )
 
+    def _order_at(self, j: int, limit: int) -> tuple[int, int] | None:
+        """``^2`` or ``^{2}`` at ``j``: (order, index after it), else None."""
+        t = self.toks
+        if not (j + 1 < limit and t[j].kind == OP and t[j].value == "^"):
+            return None
+        if t[j + 1].kind == NUM and t[j + 1].value.isdigit():
+            return int(t[j + 1].value), j + 2
+        braced = (
+            j + 3 < limit
+            and t[j + 1].kind == OP
+            and t[j + 1].value == "{"
+            and t[j + 2].kind == NUM
+            and t[j + 2].value.isdigit()
+            and t[j + 3].kind == OP
+            and t[j + 3].value == "}"
+        )
+        return (int(t[j + 2].value), j + 4) if braced else None
+
     def differentials(self, j: int, limit: int) -> tuple[list[tuple[Any, int]], int]:
         """Read ``dx``, ``dx^2``, ``∂x ∂y`` from ``j``; return (var, order) pairs and the next index."""
         out: list[tuple[Any, int]] = []
@@ -50,29 +68,17 @@ class CalculusForms(ParserBase):
                 break
             j += 2
             order = 1
-            if (
-                j + 1 < limit
-                and self.toks[j].kind == OP
-                and self.toks[j].value == "^"
-                and self.toks[j + 1].kind == NUM
-                and self.toks[j + 1].value.isdigit()
-            ):
-                order, j = int(self.toks[j + 1].value), j + 2
+            found = self._order_at(j, limit)
+            if found is not None:
+                order, j = found
             out.append((nm.make_symbol(v.value), order))
             if d.kind != PARTIAL:
                 break
         return out, j
 
     def _numerator_order(self, j: int, limit: int) -> tuple[int | None, int]:
-        if (
-            j + 1 < limit
-            and self.toks[j].kind == OP
-            and self.toks[j].value == "^"
-            and self.toks[j + 1].kind == NUM
-            and self.toks[j + 1].value.isdigit()
-        ):
-            return int(self.toks[j + 1].value), j + 2
-        return None, j
+        found = self._order_at(j, limit)
+        return (found[0], found[1]) if found is not None else (None, j)
 
     def _build(
         self, operand: Any, diffs: list[tuple[Any, int]], order: int | None, at: Token
