@@ -301,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from mltutor.settings import SettingsError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -315,6 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+    except SettingsError as exc:
+        return _error(exc.message)
     except BrokenPipeError:  # e.g. `mltutor tool list | head`
         sys.stderr.close()
         return EXIT_OK

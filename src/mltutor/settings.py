@@ -100,6 +100,28 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
+class SettingsError(ValueError):
+    """The configuration cannot be used; the message names the file or variable to fix."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Load settings once at start-up (overrides are for CLI flags and tests)."""
-    return Settings(**overrides)
+    import tomllib
+
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{config_file()} is not valid TOML: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
+        )
+        raise SettingsError(
+            f"invalid setting ({problems}); check MLTUTOR_* variables and {config_file()}"
+        ) from None
