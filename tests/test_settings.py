@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from mltutor.cli import main
 from mltutor.settings import SettingsError, load_settings
@@ -19,7 +20,7 @@ def test_env_over_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.model == "from-env" and s.best_of == 3 and s.tools.timeout_s == 2.5
     monkeypatch.setenv("MLTUTOR_TOOLS__TIMEOUT_S", "7")
     assert load_settings().tools.timeout_s == 7
-    with pytest.raises(Exception):  # frozen after start
+    with pytest.raises(ValidationError):  # frozen after start
         s.best_of = 5  # type: ignore[misc]
 
 
