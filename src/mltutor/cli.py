@@ -311,7 +311,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         from mltutor.tui.app import run_app  # lazy: Textual is imported only for the app
 
-        return run_app()
+        try:
+            return run_app()  # settings are loaded before the screen is taken over
+        except SettingsError as exc:
+            return _error(exc.message)
+        except KeyboardInterrupt:  # SIGINT from outside (in the app, ctrl+c stops an answer)
+            return 130
     try:
         code: int = args.func(args)
     except KeyboardInterrupt:

@@ -13,6 +13,25 @@ from mltutor.agent.service import Progress, ServiceStatus
 from mltutor.settings import Settings
 
 
+def probe(base_url: str, timeout_s: float = 3.0) -> str | None:
+    """None when ``GET {base_url}/models`` answers (any HTTP status: the server is up), else why not.
+
+    A dead endpoint must show as "not ready" at start-up, not only when the first question fails.
+    """
+    import urllib.error
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy for local
+    try:
+        with opener.open(base_url.rstrip("/") + "/models", timeout=timeout_s):
+            return None
+    except urllib.error.HTTPError:
+        return None  # it answered; 401/404 are explained by the provider on the first request
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return f"cannot reach the model server at {base_url} ({reason}); is it running?"
+
+
 def connect_model(
     settings: Settings, progress: Progress
 ) -> tuple[ChatModel, ServiceStatus, Callable[[], None] | None]:
@@ -23,8 +42,14 @@ def connect_model(
     config = resolve_endpoints(settings)["tutor"]
     if not config.embedded:
         model = OpenAIChatModel(config)
+        progress(f"checking the model server at {config.base_url}…", None)
+        problem = probe(config.base_url or "")
         status = ServiceStatus(
-            model=config.model, endpoint=config.base_url or "", embedded=False, ready=True
+            model=config.model,
+            endpoint=config.base_url or "",
+            embedded=False,
+            ready=problem is None,
+            detail=problem or "",
         )
         return model, status, model.close
     from mltutor.agent.embedded import EmbeddedServer

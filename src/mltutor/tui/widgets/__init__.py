@@ -1,0 +1,1 @@
+"""Widgets of the terminal UI: answers with their panels, check results, sessions, status."""

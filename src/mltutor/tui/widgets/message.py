@@ -1,0 +1,262 @@
+"""Chat messages: the user's question and the tutor's streamed answer with its panels.
+
+An answer is fed by a :class:`~mltutor.tui.runs.RunHandle`: a timer drains the run's queue every
+50 ms, joins the tokens that arrived into one update of the body and applies the other events to
+the panels. Re-rendering per token would stall the UI on fast models; per tick, the cost is bounded
+(only the last paragraph and the last chunk of the body are rendered again). LaTeX is converted to
+Unicode as the text streams (:mod:`mltutor.tui.mathtext`), holding back a formula until its closing
+delimiter arrives.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import ScrollableContainer, Vertical
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import Static
+
+from mltutor.tui.mathtext import StreamRenderer, render_markdown
+from mltutor.tui.runs import END, RunHandle
+from mltutor.tui.widgets.markdown_body import MarkdownBody
+from mltutor.tui.widgets.panels import SourcesPanel, ToolsPanel, VerificationPanel, citation_lines
+
+if TYPE_CHECKING:
+    from mltutor.agent.events import ErrorEvent, FinalEvent
+
+Outcome = Literal["final", "error", "stopped"]
+_SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+class UserMessage(Static):
+    """A question as the user typed it (plain text: never interpreted as markup)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(Text(text), classes="user-message")
+        self.border_title = "You"
+
+
+class AnswerMessage(Vertical):
+    """The tutor's answer: sources, tools, the Markdown body, verification and citations."""
+
+    FLUSH_INTERVAL: ClassVar[float] = 0.05
+    """Seconds between two drains of the run queue (at most one repaint of the body per tick)."""
+
+    class Finished(Message):
+        """The run feeding this answer ended (answered, failed or stopped)."""
+
+        def __init__(self, answer: AnswerMessage, outcome: Outcome, error: ErrorEvent | None):
+            super().__init__()
+            self.answer = answer
+            self.outcome = outcome
+            self.error = error
+
+    def __init__(
+        self,
+        *,
+        title: str = "Tutor",
+        content: str | None = None,
+        citations: list[str] | None = None,
+    ) -> None:
+        super().__init__(classes="answer-message")
+        self.border_title = title
+        self._initial = content
+        self._initial_citations = citations or []
+        self._run: RunHandle | None = None
+        self._timer: Timer | None = None
+        self._raw = ""
+        self._shown = ""
+        self._renderer = StreamRenderer()
+        self._candidate = 0
+        self._activity = "thinking"
+        self._started = 0.0
+        self.outcome: Outcome | None = None
+        """How the run ended (None while it streams or for a stored answer)."""
+        self.question: str | None = None
+        """The question this answers, when known (for retrying)."""
+
+    def compose(self) -> ComposeResult:
+        yield SourcesPanel()
+        yield ToolsPanel()
+        body = render_markdown(self._initial) if self._initial else ""
+        yield MarkdownBody(body, classes="answer-body")
+        yield Static("", classes="answer-activity")
+        yield VerificationPanel()
+        yield Static("", classes="answer-citations")
+        yield Static("", classes="answer-error")
+
+    def on_mount(self) -> None:
+        citations = self.query_one(".answer-citations", Static)
+        if self._initial_citations:
+            citations.update(_labels(self._initial_citations))
+        else:
+            citations.display = False
+        self.query_one(".answer-error", Static).display = False
+        self.query_one(".answer-activity", Static).display = False
+
+    @property
+    def body_source(self) -> str:
+        """The Markdown currently shown in the body (after math conversion)."""
+        return self.query_one(MarkdownBody).source
+
+    @property
+    def run(self) -> RunHandle | None:
+        """The run feeding this answer (None for a stored answer)."""
+        return self._run
+
+    @property
+    def streaming(self) -> bool:
+        """Whether a run is still feeding this answer."""
+        return self._run is not None and self.outcome is None
+
+    # -- streaming -----------------------------------------------------------------------------
+
+    def attach(self, run: RunHandle) -> None:
+        """Start showing ``run``'s events; call after the widget is mounted."""
+        self._run = run
+        self._started = time.monotonic()
+        self.query_one(".answer-activity", Static).display = True
+        self._set_activity("thinking")
+        self._timer = self.set_interval(self.FLUSH_INTERVAL, self._drain)
+
+    async def _drain(self) -> None:
+        run = self._run
+        if run is None or self.outcome is not None:
+            return
+        # follow the growing answer only if the reader is at the bottom (Textual's own anchor()
+        # misplaces short content in 8.2, textual#6652, so this is done by hand)
+        scroller = self.parent if isinstance(self.parent, ScrollableContainer) else None
+        follow = scroller is not None and scroller.is_vertical_scroll_end
+        try:
+            await self._drain_items(run)
+        finally:
+            if follow and scroller is not None:
+                scroller.scroll_end(animate=False)
+
+    async def _drain_items(self, run: RunHandle) -> None:
+        ended = False
+        for item in run.drain():
+            if item is END:
+                ended = True
+                break
+            if not await self._apply(item):
+                return  # a final or error event finished the answer
+        await self._flush()
+        if run.stopped:
+            self._finish("stopped", None)
+        elif ended:
+            if not self._raw:
+                self.show_error("the tutor ended without an answer")
+            self._finish("final" if self._raw else "error", None)
+        else:
+            self._set_activity(self._activity)
+
+    async def _apply(self, event: Any) -> bool:
+        """Apply one event; False when it ended the answer."""
+        kind = getattr(event, "type", "")
+        if kind == "token":
+            if event.candidate != self._candidate:
+                await self._flush()
+                self._candidate, self._raw = event.candidate, ""
+                self._renderer = StreamRenderer()
+                self._activity = f"drafting candidate {event.candidate + 1}"
+            self._raw += event.text
+            if not self._activity.startswith("drafting"):
+                self._activity = "writing"
+            return True
+        await self._flush()
+        if kind == "retrieval":
+            self.query_one(SourcesPanel).show_hits(event)
+            self._activity = "reading the notes"
+        elif kind == "tool_started":
+            self.query_one(ToolsPanel).started(event)
+            self._activity = f"running {event.name}"
+        elif kind == "tool_result":
+            self.query_one(ToolsPanel).finished(event)
+        elif kind == "candidate_scored":
+            self.query_one(VerificationPanel).scored(event)
+            self._activity = "scoring candidates"
+        elif kind == "verification":
+            self.query_one(VerificationPanel).verified(event)
+            self._activity = "verifying claims"
+        elif kind == "final":
+            await self._show_final(event)
+            self._finish("final", None)
+            return False
+        elif kind == "error":
+            if event.kind == "cancelled":
+                self._finish("stopped", None)
+            else:
+                self.show_error(event.message, retryable=event.retryable)
+                self._finish("error", event)
+            return False
+        return True
+
+    async def _flush(self) -> None:
+        """Show the text streamed so far (only its last paragraph is converted again)."""
+        if not self._raw and not self._shown:
+            return
+        display = self._renderer.render(self._raw)
+        if display != self._shown:
+            self.query_one(MarkdownBody).show(display, streaming=True)
+            self._shown = display
+
+    async def _show_final(self, event: FinalEvent) -> None:
+        self._raw = event.answer
+        self._shown = render_markdown(event.answer)
+        self.query_one(MarkdownBody).show(self._shown)  # unchanged chunks are not re-rendered
+        citations = self.query_one(".answer-citations", Static)
+        text = Text()
+        if event.citations:
+            text.append("Cited\n", style="bold")
+            text.append_text(citation_lines(event.citations))
+        if event.verified:
+            text.append(("\n" if text.plain else "") + "✓ " + event.verified, style="green")
+        if text.plain:
+            citations.update(text)
+            citations.display = True
+
+    def show_error(self, message: str, *, retryable: bool = False) -> None:
+        """Show a failure under the answer (with the retry key when retrying may help)."""
+        error = self.query_one(".answer-error", Static)
+        text = Text.assemble(("⚠ ", "bold red"), (message, "red"))
+        if retryable:
+            text.append("  — press F5 to retry", style="bold")
+        error.update(text)
+        error.display = True
+
+    def _set_activity(self, what: str) -> None:
+        elapsed = time.monotonic() - self._started
+        frame = _SPINNER[int(elapsed / 0.1) % len(_SPINNER)]
+        self.query_one(".answer-activity", Static).update(
+            Text.assemble((f"{frame} {what}… ", "yellow"), ("esc stops", "dim")),
+            layout=False,  # one line, always: a repaint, not a layout pass, 20 times a second
+        )
+
+    def _finish(self, outcome: Outcome, error: ErrorEvent | None) -> None:
+        if self.outcome is not None:
+            return
+        self.outcome = outcome
+        if self._timer is not None:
+            self._timer.stop()
+        body = self.query_one(MarkdownBody)
+        body.show(body.source)  # drops the spare lines kept while streaming
+        activity = self.query_one(".answer-activity", Static)
+        if outcome == "stopped":
+            activity.update(Text("■ stopped", style="dim italic"))
+        else:
+            activity.display = False
+        self.post_message(self.Finished(self, outcome, error))
+
+
+def _labels(labels: list[str]) -> Text:
+    text = Text()
+    text.append("Cited\n", style="bold")
+    for i, label in enumerate(labels, 1):
+        text.append(("\n" if i > 1 else "") + f"[{i}] ", style="bold")
+        text.append(label)
+    return text

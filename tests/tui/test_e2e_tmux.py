@@ -1,0 +1,191 @@
+"""End-to-end: the installed ``mltutor`` in a real terminal (tmux), driven by keystrokes.
+
+It opens the app with the model endpoint unreachable, checks a pasted derivation in check mode,
+reads the screen with capture-pane, quits, and verifies that no process of the app is left behind
+(the app, the SymPy helper, a model server). Two variants: a scripted service (always available) and
+the real service from ``mltutor.agent.tutor`` pointed at a dead endpoint.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TMUX = shutil.which("tmux")
+MLTUTOR = Path(sys.executable).parent / "mltutor"
+DERIVATION = "L = (yhat - y)^2\ndL/dyhat = (yhat - y)"
+
+pytestmark = [
+    pytest.mark.skipif(TMUX is None, reason="tmux is not on PATH (.ci/run installs it)"),
+    pytest.mark.skipif(not MLTUTOR.exists(), reason=f"no installed console script at {MLTUTOR}"),
+]
+
+
+def _has_real_service() -> bool:
+    try:
+        return importlib.util.find_spec("mltutor.agent.tutor") is not None
+    except ImportError:
+        return False
+
+
+class Terminal:
+    """One tmux server (own socket) running one command in a fixed-size pane."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.socket = f"mltutor-e2e-{uuid.uuid4().hex[:8]}"
+        self.tmp = tmp
+
+    def tmux(self, *args: str) -> str:
+        assert TMUX is not None
+        out = subprocess.run(
+            [TMUX, "-L", self.socket, "-f", "/dev/null", *args],
+            check=True, capture_output=True, text=True, timeout=20,
+        )
+        return out.stdout
+
+    def start(self, command: str) -> None:
+        self.tmux("new-session", "-d", "-s", "e2e", "-x", "110", "-y", "36", command)
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "e2e")
+
+    def wait_for(self, predicate: Callable[[str], bool], what: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        text = ""
+        while time.monotonic() < deadline:
+            try:
+                text = self.screen()
+            except subprocess.CalledProcessError:
+                text = ""
+            if predicate(text):
+                return text
+            time.sleep(0.2)
+        raise AssertionError(f"timed out waiting for {what}; the screen was:\n{text}")
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", "e2e", *keys)
+
+    def paste(self, text: str) -> None:
+        self.tmux("set-buffer", "--", text)
+        self.tmux("paste-buffer", "-p", "-t", "e2e")  # bracketed, as a terminal pastes
+
+    def pane_pid(self) -> int:
+        return int(self.tmux("display-message", "-p", "-t", "e2e", "#{pane_pid}").strip())
+
+    def kill(self) -> None:
+        assert TMUX is not None
+        subprocess.run([TMUX, "-L", self.socket, "kill-server"], capture_output=True, timeout=20)
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def _descendants(pid: int) -> set[int]:
+    tree, found, todo = _children(), set(), [pid]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Terminal]:
+    term = Terminal(tmp_path)
+    try:
+        yield term
+    finally:
+        term.kill()
+
+
+VARIANTS = {
+    "scripted-service": {
+        "MLTUTOR_TUI_SERVICE_FACTORY": "tests.tui.fakes:create_unreachable_service",
+        "PYTHONPATH": str(ROOT),
+    },
+    "real-service": {"MLTUTOR_BASE_URL": "http://127.0.0.1:9/v1", "MLTUTOR_MODEL": "e2e-none"},
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_check_a_pasted_derivation_and_quit_cleanly(
+    terminal: Terminal, tmp_path: Path, variant: str
+) -> None:
+    if variant == "real-service" and not _has_real_service():
+        pytest.skip("agent service not available yet (mltutor.agent.tutor)")
+    env = {
+        "MLTUTOR_DATA_DIR": str(tmp_path / "data"),
+        "MLTUTOR_CACHE_DIR": str(tmp_path / "cache"),
+        "MLTUTOR_CONFIG": str(tmp_path / "none.toml"),
+        "TERM": "xterm-256color",
+        "HOME": os.environ.get("HOME", str(tmp_path)),
+        "PATH": os.environ.get("PATH", ""),
+        **VARIANTS[variant],
+    }
+    exit_file = tmp_path / "exit-code"
+    inner = " ".join(
+        ["env", "-i", *(f"{k}={shlex.quote(v)}" for k, v in env.items()), shlex.quote(str(MLTUTOR))]
+    )
+    terminal.start(f"sh -c {shlex.quote(f'{inner}; echo $? > {exit_file}')}")
+    shell = terminal.pane_pid()
+
+    terminal.wait_for(lambda s: "Chat" in s and "^q Quit" in s, "the app")
+    if variant == "scripted-service":
+        # the model is unreachable: said in the status bar, not crashed on
+        terminal.wait_for(lambda s: "not ready" in s and "cannot reach" in s, "the failure")
+    # (the real service may still be starting, building the index: checking must work anyway)
+
+    terminal.keys("C-t")
+    terminal.wait_for(lambda s: "ctrl+r checks" in s, "check mode")
+    terminal.paste(DERIVATION)
+    terminal.wait_for(lambda s: "dL/dyhat = (yhat - y)" in s, "the pasted derivation")
+    terminal.keys("C-r")
+    screen = terminal.wait_for(lambda s: "First wrong step: line 2." in s, "the check", 90)
+    assert "✗ wrong" in screen
+    assert "likely mistake: off by a constant factor" in screen
+    assert "✓ ok" in screen
+
+    processes = _descendants(shell)
+    assert processes, "the app's processes should be visible while it runs"
+    terminal.keys("C-q")
+    deadline = time.monotonic() + 60  # a service still starting gets 10 s to stop
+    while not exit_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert exit_file.exists(), f"mltutor did not exit; the screen was:\n{terminal.screen()}"
+    assert exit_file.read_text().strip() == "0"
+    deadline = time.monotonic() + 20
+    while any(_alive(p) for p in processes) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [p for p in processes if _alive(p)]
+    assert not left, f"processes left behind: {left}"
