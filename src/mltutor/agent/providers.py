@@ -16,9 +16,11 @@ tools; JSON output takes ``{"type": "json_object", "schema": ...}`` (see :func:`
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -60,6 +62,30 @@ def json_response_format(
     if embedded:
         return {"type": "json_object", "schema": schema}
     return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": False}}
+
+
+class EntityDecoder:
+    """Decodes HTML entities in streamed text, holding back an entity split across pieces.
+
+    llama-cpp-python's ``chatml-function-calling`` template autoescapes the prompt (``'`` becomes
+    ``&#39;``), and the small model imitates that in its answers; the embedded endpoint's output is
+    decoded here so users and the verifier see plain text.
+    """
+
+    _TAIL = re.compile(r"&#?[A-Za-z0-9]{0,8}$")
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def feed(self, piece: str) -> str:
+        text = self._held + piece
+        m = self._TAIL.search(text)
+        self._held, text = (text[m.start() :], text[: m.start()]) if m else ("", text)
+        return html.unescape(text)
+
+    def flush(self) -> str:
+        rest, self._held = self._held, ""
+        return html.unescape(rest)
 
 
 class OpenAIChatModel:
@@ -154,6 +180,7 @@ class OpenAIChatModel:
         params["stream"] = True
         chunks, url = self._call(lambda client: client.chat.completions.create(**params))
         events = 0
+        decoder = EntityDecoder() if self._config.embedded else None
         try:
             for chunk in chunks:
                 events += 1
@@ -162,7 +189,11 @@ class OpenAIChatModel:
                     continue
                 text = getattr(getattr(choices[0], "delta", None), "content", None)
                 if isinstance(text, str) and text:
-                    yield text
+                    text = decoder.feed(text) if decoder else text
+                    if text:
+                        yield text
+            if decoder is not None and (rest := decoder.flush()):
+                yield rest
         except Exception as exc:
             error = self._translate(exc, url, during_stream=True)
             if error is None:
@@ -414,7 +445,7 @@ class OpenAIChatModel:
         finish = getattr(choice, "finish_reason", None)
         model = getattr(response, "model", None)
         return Completion(
-            content=content or "",
+            content=html.unescape(content or "") if self._config.embedded else content or "",
             tool_calls=calls,
             finish_reason=finish if isinstance(finish, str) else None,
             usage=usage,
