@@ -32,15 +32,35 @@ RESULTS = ROOT / "bench" / "results" / "embedded.json"
 RUNS = 3
 
 TOOLS = [
-    {"type": "function", "function": {
-        "name": "differentiate", "description": "Differentiate an expression.",
-        "parameters": {"type": "object", "required": ["expression", "variable"], "properties": {
-            "expression": {"type": "string"}, "variable": {"type": "string"}}}}},
-    {"type": "function", "function": {
-        "name": "integrate", "description": "Integrate an expression, optionally between bounds.",
-        "parameters": {"type": "object", "required": ["expression", "variable"], "properties": {
-            "expression": {"type": "string"}, "variable": {"type": "string"},
-            "lower": {"type": "string"}, "upper": {"type": "string"}}}}},
+    {
+        "type": "function",
+        "function": {
+            "name": "differentiate",
+            "description": "Differentiate an expression.",
+            "parameters": {
+                "type": "object",
+                "required": ["expression", "variable"],
+                "properties": {"expression": {"type": "string"}, "variable": {"type": "string"}},
+            },
+        },
+    },
+    {
+        "type": "function",
+        "function": {
+            "name": "integrate",
+            "description": "Integrate an expression, optionally between bounds.",
+            "parameters": {
+                "type": "object",
+                "required": ["expression", "variable"],
+                "properties": {
+                    "expression": {"type": "string"},
+                    "variable": {"type": "string"},
+                    "lower": {"type": "string"},
+                    "upper": {"type": "string"},
+                },
+            },
+        },
+    },
 ]
 
 LONG_TEXT = (
@@ -57,7 +77,9 @@ def nonce() -> str:
 
 
 def rss_kib(pid: int) -> dict[str, int]:
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
     # RssFile is the mmapped GGUF (shared page cache); RssAnon is llama.cpp's own memory
     return {k: int(fields[k].split()[0]) for k in ("VmRSS", "VmHWM", "RssAnon", "RssFile")}
 
@@ -78,18 +100,28 @@ def bench_assembly(cache: Path) -> dict[str, float]:
         warm = time.perf_counter() - t0
     finally:
         shutil.rmtree(scratch)
-    return {"cold_s": cold, "reverify_s": verify, "warm_s": warm, "size_bytes": path.stat().st_size
-            if path.exists() else 1117320768}
+    return {
+        "cold_s": cold,
+        "reverify_s": verify,
+        "warm_s": warm,
+        "size_bytes": path.stat().st_size if path.exists() else 1117320768,
+    }
 
 
-def stream_timing(client: OpenAI, model: str, messages: list[dict[str, str]],
-                  max_tokens: int) -> dict[str, float]:
+def stream_timing(
+    client: OpenAI, model: str, messages: list[dict[str, str]], max_tokens: int
+) -> dict[str, float]:
     """Time to first content token and the decode rate after it (one chunk is one token)."""
     t0 = time.perf_counter()
     first = last = None
     chunks = 0
-    stream = client.chat.completions.create(model=model, messages=messages,  # type: ignore[arg-type]
-                                            max_tokens=max_tokens, temperature=0, stream=True)
+    stream = client.chat.completions.create(
+        model=model,
+        messages=messages,  # type: ignore[arg-type]
+        max_tokens=max_tokens,
+        temperature=0,
+        stream=True,
+    )
     for chunk in stream:
         if chunk.choices and chunk.choices[0].delta.content:
             now = time.perf_counter()
@@ -104,8 +136,12 @@ def stream_timing(client: OpenAI, model: str, messages: list[dict[str, str]],
 def main() -> None:
     cache = Path(os.environ.get("MLTUTOR_CACHE_DIR") or platformdirs.user_cache_dir("mltutor"))
     results: dict[str, Any] = {
-        "machine": {"cpus": usable_cpus(), "python": platform.python_version(),
-                    "platform": platform.platform(), "loadavg_before": os.getloadavg()},
+        "machine": {
+            "cpus": usable_cpus(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "loadavg_before": os.getloadavg(),
+        },
     }
     import llama_cpp
 
@@ -127,52 +163,100 @@ def main() -> None:
 
         short = [{"role": "user", "content": "Define overfitting in one sentence."}]
         t0 = time.perf_counter()
-        client.chat.completions.create(model=model, messages=short,  # type: ignore[arg-type]
-                                       max_tokens=8)
+        client.chat.completions.create(
+            model=model,
+            messages=short,  # type: ignore[arg-type]
+            max_tokens=8,
+        )
         results["first_request_after_start_s"] = time.perf_counter() - t0
 
-        runs = [stream_timing(client, model, [{"role": "user", "content": nonce() +
-                                               short[0]["content"]}], 16) for _ in range(RUNS)]
+        runs = [
+            stream_timing(
+                client, model, [{"role": "user", "content": nonce() + short[0]["content"]}], 16
+            )
+            for _ in range(RUNS)
+        ]
         results["short_prompt_ttft_s"] = statistics.median(r["ttft_s"] for r in runs)
 
         long_runs = []
         for _ in range(RUNS):
-            messages = [{"role": "user", "content": nonce() + LONG_TEXT +
-                         "\nSummarise the text above in two sentences."}]
+            messages = [
+                {
+                    "role": "user",
+                    "content": nonce() + LONG_TEXT + "\nSummarise the text above in two sentences.",
+                }
+            ]
             t0 = time.perf_counter()
             response = client.chat.completions.create(
-                model=model, messages=messages, max_tokens=1, temperature=0)  # type: ignore[arg-type]
+                model=model, messages=messages, max_tokens=1, temperature=0
+            )  # type: ignore[arg-type]
             elapsed = time.perf_counter() - t0
             assert response.usage is not None
-            long_runs.append({"prompt_tokens": response.usage.prompt_tokens, "s": elapsed,
-                              "prefill_tok_s": response.usage.prompt_tokens / elapsed})
+            long_runs.append(
+                {
+                    "prompt_tokens": response.usage.prompt_tokens,
+                    "s": elapsed,
+                    "prefill_tok_s": response.usage.prompt_tokens / elapsed,
+                }
+            )
         results["prefill"] = {
             "prompt_tokens": long_runs[0]["prompt_tokens"],
             "ttft_s": statistics.median(r["s"] for r in long_runs),
-            "prefill_tok_s": statistics.median(r["prefill_tok_s"] for r in long_runs)}
+            "prefill_tok_s": statistics.median(r["prefill_tok_s"] for r in long_runs),
+        }
 
-        decode_runs = [stream_timing(client, model, [{"role": "user", "content": nonce() +
-                       "Explain backpropagation step by step, in detail."}], 200)
-                       for _ in range(RUNS)]
-        results["decode"] = {"tokens": statistics.median(r["tokens"] for r in decode_runs),
-                             "decode_tok_s": statistics.median(r["decode_tok_s"]
-                                                               for r in decode_runs)}
+        decode_runs = [
+            stream_timing(
+                client,
+                model,
+                [
+                    {
+                        "role": "user",
+                        "content": nonce() + "Explain backpropagation step by step, in detail.",
+                    }
+                ],
+                200,
+            )
+            for _ in range(RUNS)
+        ]
+        results["decode"] = {
+            "tokens": statistics.median(r["tokens"] for r in decode_runs),
+            "decode_tok_s": statistics.median(r["decode_tok_s"] for r in decode_runs),
+        }
 
         tool_runs = []
         for _ in range(RUNS):
             t0 = time.perf_counter()
             response = client.chat.completions.create(
-                model=model, tools=TOOLS, tool_choice="auto", max_tokens=200, temperature=0,  # type: ignore[arg-type]
-                messages=[{"role": "user", "content": nonce() +
-                           "Differentiate x**3*sin(x) with respect to x using the tool."}])
+                model=model,
+                tools=TOOLS,
+                tool_choice="auto",
+                max_tokens=200,
+                temperature=0,  # type: ignore[arg-type]
+                messages=[
+                    {
+                        "role": "user",
+                        "content": nonce()
+                        + "Differentiate x**3*sin(x) with respect to x using the tool.",
+                    }
+                ],
+            )
             calls = response.choices[0].message.tool_calls or []
             ok = bool(calls) and isinstance(json.loads(calls[0].function.arguments), dict)  # type: ignore[union-attr]
-            tool_runs.append({"s": time.perf_counter() - t0, "ok": ok,
-                              "completion_tokens": response.usage.completion_tokens
-                              if response.usage else None})
+            tool_runs.append(
+                {
+                    "s": time.perf_counter() - t0,
+                    "ok": ok,
+                    "completion_tokens": response.usage.completion_tokens
+                    if response.usage
+                    else None,
+                }
+            )
         results["tool_call_two_schemas"] = {
             "latency_s": statistics.median(r["s"] for r in tool_runs),
-            "ok": sum(bool(r["ok"]) for r in tool_runs), "runs": len(tool_runs)}
+            "ok": sum(bool(r["ok"]) for r in tool_runs),
+            "runs": len(tool_runs),
+        }
         results["rss_after_kib"] = rss_kib(pid)
     finally:
         server.stop()

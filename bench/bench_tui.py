@@ -39,14 +39,20 @@ def _launch_once(env: dict[str, str]) -> float:
     """Seconds from spawning ``mltutor`` to its first painted frame."""
     with tempfile.TemporaryDirectory() as tmp:
         marker = Path(tmp) / "first-frame.json"
-        run_env = {**env, "MLTUTOR_TUI_FIRST_FRAME_FILE": str(marker),
-                   "MLTUTOR_DATA_DIR": str(Path(tmp) / "data"),
-                   "MLTUTOR_CACHE_DIR": str(Path(tmp) / "cache"),
-                   "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "32"}
+        run_env = {
+            **env,
+            "MLTUTOR_TUI_FIRST_FRAME_FILE": str(marker),
+            "MLTUTOR_DATA_DIR": str(Path(tmp) / "data"),
+            "MLTUTOR_CACHE_DIR": str(Path(tmp) / "cache"),
+            "TERM": "xterm-256color",
+            "COLUMNS": "100",
+            "LINES": "32",
+        }
         master, slave = pty.openpty()
         start = time.time()
-        proc = subprocess.Popen([str(MLTUTOR)], stdin=slave, stdout=slave, stderr=slave,
-                                env=run_env, close_fds=True)
+        proc = subprocess.Popen(
+            [str(MLTUTOR)], stdin=slave, stdout=slave, stderr=slave, env=run_env, close_fds=True
+        )
         os.close(slave)
         # keep reading the terminal so the app never blocks writing its frame
         while proc.poll() is None:
@@ -74,13 +80,28 @@ def bench_startup(warm_runs: int = 7, cold_runs: int = 3) -> dict[str, Any]:
     _launch_once(env)  # make sure the bytecode cache is there
     warm = [_launch_once(env) for _ in range(warm_runs)]
     imports = subprocess.run(
-        [sys.executable, "-c", "import time; t = time.perf_counter(); import mltutor.tui.app; "
-         "print(time.perf_counter() - t)"], capture_output=True, text=True, check=True, env=env)
+        [
+            sys.executable,
+            "-c",
+            "import time; t = time.perf_counter(); import mltutor.tui.app; "
+            "print(time.perf_counter() - t)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
     return {
-        "warm_first_frame_s": {"median": round(statistics.median(warm), 3),
-                               "max": round(max(warm), 3), "runs": len(warm)},
-        "cold_first_frame_s": {"median": round(statistics.median(cold), 3),
-                               "max": round(max(cold), 3), "runs": len(cold)},
+        "warm_first_frame_s": {
+            "median": round(statistics.median(warm), 3),
+            "max": round(max(warm), 3),
+            "runs": len(warm),
+        },
+        "cold_first_frame_s": {
+            "median": round(statistics.median(cold), 3),
+            "max": round(max(cold), 3),
+            "runs": len(cold),
+        },
         "import_tui_app_s": round(float(imports.stdout), 3),
         "target_warm_s": 1.5,
     }
@@ -99,15 +120,23 @@ async def _bench_streaming(history: int) -> dict[str, Any]:
     from mltutor.tui.widgets.message import AnswerMessage
 
     answer = "\n\n".join([SIGMOID_ANSWER] * 40)  # ~9k characters, ~1500 tokens, much LaTeX
-    past = [TranscriptEntry(role=role, content=SIGMOID_ANSWER * (2 if role == "assistant" else 0)
-                            or "What is the derivative of the sigmoid?",
-                            citations=["calculus § Sigmoid derivative"])
-            for _ in range(history) for role in ("user", "assistant")]
-    fake = FakeTutorService(sigmoid_script(answer), token_delay=0.002,
-                            sessions=[("long session", past)] if history else None)
+    past = [
+        TranscriptEntry(
+            role=role,
+            content=SIGMOID_ANSWER * (2 if role == "assistant" else 0)
+            or "What is the derivative of the sigmoid?",
+            citations=["calculus § Sigmoid derivative"],
+        )
+        for _ in range(history)
+        for role in ("user", "assistant")
+    ]
+    fake = FakeTutorService(
+        sigmoid_script(answer),
+        token_delay=0.002,
+        sessions=[("long session", past)] if history else None,
+    )
     tmp = Path(tempfile.mkdtemp())
-    app = create_app(load_settings(data_dir=tmp / "data", cache_dir=tmp / "cache"),
-                     lambda _s: fake)
+    app = create_app(load_settings(data_dir=tmp / "data", cache_dir=tmp / "cache"), lambda _s: fake)
     lateness: list[float] = []
     handled: list[float] = []
     rendered: list[float] = []
@@ -116,7 +145,8 @@ async def _bench_streaming(history: int) -> dict[str, Any]:
             await pilot.pause(0.02)
         if history:
             await app.screen.on_session_list_action(  # type: ignore[attr-defined]
-                type("Open", (), {"action": "open", "session_id": "s1"})())
+                type("Open", (), {"action": "open", "session_id": "s1"})()
+            )
             while len(app.screen.query(AnswerMessage)) < min(history, MAX_EXCHANGES_SHOWN):
                 await pilot.pause(0.05)
         prompt = app.screen.query_one("#prompt", Input)
@@ -168,12 +198,22 @@ async def _bench_streaming(history: int) -> dict[str, Any]:
         "stream_s": round(duration, 2),
         "tokens_per_s": round(tokens / duration),
         "keystrokes": len(handled),
-        "key_handled_ms": {"p50": ms(handled, 0.5), "p95": ms(handled, 0.95),
-                           "max": ms(handled, 1.0)},
-        "key_rendered_ms": {"p50": ms(rendered, 0.5), "p95": ms(rendered, 0.95),
-                            "max": ms(rendered, 1.0)},
-        "loop_blockage_ms": {"p50": ms(lateness, 0.5), "p99": ms(lateness, 0.99),
-                             "max": ms(lateness, 1.0), "samples": len(lateness)},
+        "key_handled_ms": {
+            "p50": ms(handled, 0.5),
+            "p95": ms(handled, 0.95),
+            "max": ms(handled, 1.0),
+        },
+        "key_rendered_ms": {
+            "p50": ms(rendered, 0.5),
+            "p95": ms(rendered, 0.95),
+            "max": ms(rendered, 1.0),
+        },
+        "loop_blockage_ms": {
+            "p50": ms(lateness, 0.5),
+            "p99": ms(lateness, 0.99),
+            "max": ms(lateness, 1.0),
+            "samples": len(lateness),
+        },
         "target_max_blockage_ms": 50,
     }
 
@@ -182,8 +222,11 @@ def main() -> None:
     if not MLTUTOR.exists() or shutil.which("python3") is None:
         raise SystemExit(f"install the package first: no console script at {MLTUTOR}")
     result: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "textual": _version("textual")},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "textual": _version("textual"),
+        },
         "startup": bench_startup(),
         "streaming": asyncio.run(_bench_streaming(history=0)),
         "streaming_after_20_exchanges": asyncio.run(_bench_streaming(history=20)),

@@ -31,8 +31,9 @@ def test_openai_key_alias(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     assert key is not None and key.get_secret_value() == "sk-test"
 
 
-def test_bad_toml_and_bad_values_are_clear(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_toml_and_bad_values_are_clear(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = tmp_path / "config.toml"
     cfg.write_text("best_of = [unclosed\n")
     monkeypatch.setenv("MLTUTOR_CONFIG", str(cfg))

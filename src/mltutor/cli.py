@@ -182,8 +182,13 @@ def _cmd_ask(args: argparse.Namespace) -> int:
             print(event.text, end="", flush=True)
 
     try:
-        result = run_once(service, " ".join(args.question), session_id=args.session,
-                          best_of=args.best_of, on_event=show)
+        result = run_once(
+            service,
+            " ".join(args.question),
+            session_id=args.session,
+            best_of=args.best_of,
+            on_event=show,
+        )
     finally:
         service.close()
     if args.json:
@@ -220,7 +225,7 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
             for i in infos if not args.json else []:
                 print(f"{i.id}  {i.updated_at:%Y-%m-%d %H:%M}  {i.turns:>3} turns  {i.title}")
             if not infos and not args.json:
-                print("no sessions yet; start one with: mltutor ask \"...\"")
+                print('no sessions yet; start one with: mltutor ask "..."')
         elif args.action == "delete":
             service.delete_session(args.id)
             print(f"deleted {args.id}")
@@ -273,10 +278,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("ask", help="ask the tutor one question (streams the answer)")
     a.add_argument("question", nargs="+")
-    a.add_argument("--json", action="store_true", help="print answer, citations, tool calls, "
-                   "verification, candidates and timings as JSON")
-    a.add_argument("--best-of", type=int, default=None, metavar="N",
-                   help="generate N candidates and keep the best verified one")
+    a.add_argument(
+        "--json",
+        action="store_true",
+        help="print answer, citations, tool calls, verification, candidates and timings as JSON",
+    )
+    a.add_argument(
+        "--best-of",
+        type=int,
+        default=None,
+        metavar="N",
+        help="generate N candidates and keep the best verified one",
+    )
     a.add_argument("--session", default=None, metavar="ID", help="continue a session")
     a.set_defaults(func=_cmd_ask)
 

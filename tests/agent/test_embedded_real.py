@@ -28,21 +28,23 @@ pytestmark = pytest.mark.skipif(
     reason="llama_cpp is not importable: pip install 'llama-cpp-python[server]'",
 )
 
-TOOLS = [{
-    "type": "function",
-    "function": {
-        "name": "differentiate",
-        "description": "Differentiate a mathematical expression with respect to a variable.",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "expression": {"type": "string", "description": "e.g. x**2*sin(x)"},
-                "variable": {"type": "string"},
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "differentiate",
+            "description": "Differentiate a mathematical expression with respect to a variable.",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "expression": {"type": "string", "description": "e.g. x**2*sin(x)"},
+                    "variable": {"type": "string"},
+                },
+                "required": ["expression", "variable"],
             },
-            "required": ["expression", "variable"],
         },
-    },
-}]
+    }
+]
 
 
 def user_cache_dir() -> Path:
@@ -85,7 +87,9 @@ def test_the_installed_server_accepts_our_flags(tmp_path: Path) -> None:
     args = parser.parse_args(llama_server_command(tmp_path / "m.gguf", 4321, n_threads=2)[3:])
     model = parse_model_from_args(ModelSettings, args)
     server = parse_model_from_args(ServerSettings, args)
-    assert model.model_alias == "qwen2.5-coder-1.5b" and model.chat_format == "chatml-function-calling"
+    assert (
+        model.model_alias == "qwen2.5-coder-1.5b" and model.chat_format == "chatml-function-calling"
+    )
     assert model.n_ctx == 4096 and model.n_threads == 2 and model.verbose is False
     assert model.use_mlock is False
     assert server.host == "127.0.0.1" and server.port == 4321 and server.interrupt_requests is False
@@ -116,8 +120,11 @@ def test_serves_the_model_under_its_alias(server: EmbeddedServer, client: OpenAI
 @pytest.mark.embedded
 def test_short_prompt(server: EmbeddedServer, client: OpenAI) -> None:
     response = client.chat.completions.create(
-        model=server.alias, temperature=0, max_tokens=32,
-        messages=[{"role": "user", "content": "What is 2 + 3? Answer with the number only."}])
+        model=server.alias,
+        temperature=0,
+        max_tokens=32,
+        messages=[{"role": "user", "content": "What is 2 + 3? Answer with the number only."}],
+    )
     assert "5" in response.choices[0].message.content
     assert response.usage.completion_tokens > 0
 
@@ -125,9 +132,18 @@ def test_short_prompt(server: EmbeddedServer, client: OpenAI) -> None:
 @pytest.mark.embedded
 def test_native_tool_call(server: EmbeddedServer, client: OpenAI) -> None:
     response = client.chat.completions.create(
-        model=server.alias, temperature=0, max_tokens=200, tools=TOOLS, tool_choice="auto",
-        messages=[{"role": "user", "content":
-                   "Use the tool to differentiate x**3*sin(x) with respect to x."}])
+        model=server.alias,
+        temperature=0,
+        max_tokens=200,
+        tools=TOOLS,
+        tool_choice="auto",
+        messages=[
+            {
+                "role": "user",
+                "content": "Use the tool to differentiate x**3*sin(x) with respect to x.",
+            }
+        ],
+    )
     calls = response.choices[0].message.tool_calls
     assert calls, f"no tool call: {response.choices[0].message}"
     assert calls[0].function.name == "differentiate"
@@ -138,12 +154,18 @@ def test_native_tool_call(server: EmbeddedServer, client: OpenAI) -> None:
 
 @pytest.mark.embedded
 def test_json_schema_response_format(server: EmbeddedServer, client: OpenAI) -> None:
-    schema = {"type": "object", "properties": {"answer": {"type": "integer"}},
-              "required": ["answer"]}
+    schema = {
+        "type": "object",
+        "properties": {"answer": {"type": "integer"}},
+        "required": ["answer"],
+    }
     response = client.chat.completions.create(
-        model=server.alias, temperature=0, max_tokens=50,
+        model=server.alias,
+        temperature=0,
+        max_tokens=50,
         response_format={"type": "json_object", "schema": schema},
-        messages=[{"role": "user", "content": "What is 6 times 7? Reply in JSON."}])
+        messages=[{"role": "user", "content": "What is 6 times 7? Reply in JSON."}],
+    )
     data = json.loads(response.choices[0].message.content)
     assert isinstance(data.get("answer"), int)
 

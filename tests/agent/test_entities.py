@@ -15,11 +15,14 @@ def test_decoder_handles_entities_split_across_pieces() -> None:
 
 def test_embedded_stream_and_complete_are_decoded() -> None:
     with FakeOpenAIServer(default=text("so f&#39;(x) = 2x &amp; done")) as server:
-        embedded = OpenAIChatModel(EndpointConfig(base_url=server.url, model="m", embedded=True,
-                                                  max_retries=0))
-        assert "".join(embedded.stream([{"role": "user", "content": "q"}])) == \
-            "so f'(x) = 2x & done"
-        assert embedded.complete([{"role": "user", "content": "q"}]).content == \
-            "so f'(x) = 2x & done"
+        embedded = OpenAIChatModel(
+            EndpointConfig(base_url=server.url, model="m", embedded=True, max_retries=0)
+        )
+        assert (
+            "".join(embedded.stream([{"role": "user", "content": "q"}])) == "so f'(x) = 2x & done"
+        )
+        assert (
+            embedded.complete([{"role": "user", "content": "q"}]).content == "so f'(x) = 2x & done"
+        )
         other = OpenAIChatModel(EndpointConfig(base_url=server.url, model="m", max_retries=0))
         assert "&#39;" in other.complete([{"role": "user", "content": "q"}]).content

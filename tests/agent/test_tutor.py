@@ -14,23 +14,43 @@ from mltutor.agent.tutor import Tutor, run_once
 from mltutor.settings import Settings
 from tests.agent.fakes import ScriptedChatModel
 
-HIT = Citation(label="calculus § Power rule", topic="calculus", heading="Calculus > Power rule",
-               source="calculus.md", score=1.0, text="d/dx x^n = n x^(n-1).")
+HIT = Citation(
+    label="calculus § Power rule",
+    topic="calculus",
+    heading="Calculus > Power rule",
+    source="calculus.md",
+    score=1.0,
+    text="d/dx x^n = n x^(n-1).",
+)
 
 
 def make(tmp_path: Path, model: Any) -> Tutor:
     settings = Settings(data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
-    return Tutor(settings, model_factory=lambda progress: model,
-                 retriever_factory=lambda progress: (lambda q, k: [HIT]))
+    return Tutor(
+        settings,
+        model_factory=lambda progress: model,
+        retriever_factory=lambda progress: lambda q, k: [HIT],
+    )
 
 
 def test_ask_json_shape_and_session_resume(tmp_path: Path) -> None:
-    model = ScriptedChatModel(["By the power rule [1], $\\frac{d}{dx} x^3 = 3x^2$.",
-                               "Then $\\frac{d^2}{dx^2} x^3 = 6x$ [1]."])
+    model = ScriptedChatModel(
+        [
+            "By the power rule [1], $\\frac{d}{dx} x^3 = 3x^2$.",
+            "Then $\\frac{d^2}{dx^2} x^3 = 6x$ [1].",
+        ]
+    )
     tutor = make(tmp_path, model)
     first = run_once(tutor, "What is the derivative of x^3?")
-    assert set(first) >= {"answer", "citations", "tool_calls", "verification", "candidates",
-                          "timings", "model"}
+    assert set(first) >= {
+        "answer",
+        "citations",
+        "tool_calls",
+        "verification",
+        "candidates",
+        "timings",
+        "model",
+    }
     assert first["tool_calls"][0]["name"] == "differentiate"
     assert first["tool_calls"][0]["result"]["derivative"]["text"] == "3*x**2"
     assert first["verification"]["claims_failed"] == 0
@@ -84,8 +104,9 @@ def test_cancel_leaves_session_consistent(tmp_path: Path) -> None:
 
 
 def test_provider_error_becomes_error_event(tmp_path: Path) -> None:
-    model = ScriptedChatModel([ProviderError("cannot reach the model server at http://x", "unreachable",
-                                             retryable=True)])
+    model = ScriptedChatModel(
+        [ProviderError("cannot reach the model server at http://x", "unreachable", retryable=True)]
+    )
     tutor = make(tmp_path, model)
     out = run_once(tutor, "why relu?")
     assert out["error"]["kind"] == "provider" and out["error"]["retryable"]

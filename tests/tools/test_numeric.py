@@ -66,8 +66,9 @@ def test_2AX_is_rejected_for_nonsymmetric_A_but_holds_for_symmetric() -> None:
     assert out.verdict == "incorrect" and out.max_relative_error > 0.1
     assert out.holds_if_symmetric == ["A"]
     assert "only when A is symmetric" in out.detail
-    sym = run("matrix_gradient_check", function="tr(X^T A X)", claimed_gradient="2AX",
-              symmetric=["A"])
+    sym = run(
+        "matrix_gradient_check", function="tr(X^T A X)", claimed_gradient="2AX", symmetric=["A"]
+    )
     assert sym.verdict == "correct"
 
 
@@ -118,9 +119,11 @@ def test_matrix_language_rejects_unknown_syntax_with_column() -> None:
 
 def test_matrix_gradient_size_limit() -> None:
     with pytest.raises(LimitExceeded):
-        run_tool("matrix_gradient_check",
-                 {"function": "tr(X)", "claimed_gradient": "I", "n": 5},
-                 limits=ToolLimits(max_matrix_size=4))
+        run_tool(
+            "matrix_gradient_check",
+            {"function": "tr(X)", "claimed_gradient": "I", "n": 5},
+            limits=ToolLimits(max_matrix_size=4),
+        )
     with pytest.raises(ToolError, match="less than or equal to 12"):
         run("matrix_gradient_check", function="tr(X)", claimed_gradient="I", n=100)
 
@@ -158,7 +161,9 @@ def test_matrix_info_bad_input() -> None:
     with pytest.raises(ToolError, match="matrix"):
         run("matrix_info", matrix=[[1, "a"]])
     with pytest.raises(LimitExceeded, match="larger than the limit"):
-        run_tool("matrix_info", {"matrix": np.eye(5).tolist()}, limits=ToolLimits(max_matrix_size=4))
+        run_tool(
+            "matrix_info", {"matrix": np.eye(5).tolist()}, limits=ToolLimits(max_matrix_size=4)
+        )
 
 
 # -- softmax / logsumexp -----------------------------------------------------------------------------

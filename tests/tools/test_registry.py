@@ -65,8 +65,9 @@ def test_every_tool_runs_and_returns_json(name: str) -> None:
 
 
 def _missing_descriptions(schema: dict[str, Any], where: str) -> list[str]:
-    missing = [f"{where}.{k}" for k, v in schema.get("properties", {}).items()
-               if not v.get("description")]
+    missing = [
+        f"{where}.{k}" for k, v in schema.get("properties", {}).items() if not v.get("description")
+    ]
     for name, sub in schema.get("$defs", {}).items():
         missing += _missing_descriptions(sub, f"{where}/{name}")
     return missing
@@ -135,8 +136,11 @@ def test_nested_sizes_are_checked() -> None:
 def test_timeout_is_a_clear_tool_error() -> None:
     start = time.perf_counter()
     with pytest.raises(ToolTimeout, match="too large or too slow"):
-        run_tool("integrate", {"expr": "sin(x)^37 cos(x)^41 e^{3x} x^9"},
-                 limits=ToolLimits(timeout_s=0.3))
+        run_tool(
+            "integrate",
+            {"expr": "sin(x)^37 cos(x)^41 e^{3x} x^9"},
+            limits=ToolLimits(timeout_s=0.3),
+        )
     assert time.perf_counter() - start < 3.0
 
 
@@ -159,11 +163,13 @@ def _in_thread(calls: list[tuple[str, dict[str, Any], float]]) -> list[Any]:
 
 def test_tools_run_from_other_threads_with_the_same_bounds() -> None:
     start = time.perf_counter()
-    ok, parse_err, slow = _in_thread([
-        ("fwer", {"m": 3}, 5.0),
-        ("differentiate", {"expr": "x +* 2"}, 5.0),
-        ("integrate", {"expr": "x^50 e^{x} sin(x)^20 cos(x)^30"}, 1.0),
-    ])
+    ok, parse_err, slow = _in_thread(
+        [
+            ("fwer", {"m": 3}, 5.0),
+            ("differentiate", {"expr": "x +* 2"}, 5.0),
+            ("integrate", {"expr": "x^50 e^{x} sin(x)^20 cos(x)^30"}, 1.0),
+        ]
+    )
     assert ok.fwer == pytest.approx(1 - 0.95**3)
     assert isinstance(parse_err, ParseError) and parse_err.column == 4
     assert isinstance(slow, ToolTimeout)
@@ -171,12 +177,14 @@ def test_tools_run_from_other_threads_with_the_same_bounds() -> None:
 
 
 def test_thread_calls_recover_after_a_timeout() -> None:
-    results = _in_thread([
-        ("fwer", {"m": 3}, 5.0),
-        ("integrate", {"expr": "x^50 e^{x} sin(x)^20 cos(x)^30"}, 1.0),
-        ("fwer", {"m": 4}, 1.0),
-        ("differentiate", {"expr": "x^3"}, 1.0),
-    ])
+    results = _in_thread(
+        [
+            ("fwer", {"m": 3}, 5.0),
+            ("integrate", {"expr": "x^50 e^{x} sin(x)^20 cos(x)^30"}, 1.0),
+            ("fwer", {"m": 4}, 1.0),
+            ("differentiate", {"expr": "x^3"}, 1.0),
+        ]
+    )
     assert isinstance(results[1], ToolTimeout)
     assert not isinstance(results[2], ToolError), results[2]
     assert results[3].derivative.text == "3*x**2"

@@ -38,8 +38,9 @@ def test_z_test_one_sided() -> None:
 
 
 def test_z_test_two_proportions_pooled() -> None:
-    out = run("z_test", kind="two_proportions", successes_a=100, n_a=1000, successes_b=130,
-              n_b=1000)
+    out = run(
+        "z_test", kind="two_proportions", successes_a=100, n_a=1000, successes_b=130, n_b=1000
+    )
     pooled = 230 / 2000
     z = 0.03 / math.sqrt(pooled * (1 - pooled) * (2 / 1000))
     assert out.statistic == pytest.approx(z) and out.p_value == pytest.approx(2 * st.norm.sf(z))
@@ -67,7 +68,9 @@ def test_z_test_missing_fields() -> None:
 def test_t_test_one_sample_matches_scipy() -> None:
     out = run("t_test", a=A, mu0=5.0)
     ref = st.ttest_1samp(A, 5.0)
-    assert out.statistic == pytest.approx(ref.statistic) and out.p_value == pytest.approx(ref.pvalue)
+    assert out.statistic == pytest.approx(ref.statistic) and out.p_value == pytest.approx(
+        ref.pvalue
+    )
     assert out.df == len(A) - 1
 
 
@@ -75,13 +78,17 @@ def test_t_test_one_sample_matches_scipy() -> None:
 def test_t_test_two_sample_matches_scipy(kind: str, equal_var: bool) -> None:
     out = run("t_test", kind=kind, a=A, b=B)
     ref = st.ttest_ind(A, B, equal_var=equal_var)
-    assert out.statistic == pytest.approx(ref.statistic) and out.p_value == pytest.approx(ref.pvalue)
+    assert out.statistic == pytest.approx(ref.statistic) and out.p_value == pytest.approx(
+        ref.pvalue
+    )
 
 
 def test_t_test_paired_and_one_sided_match_scipy() -> None:
     out = run("t_test", kind="paired", a=A, b=B, alternative="greater")
     ref = st.ttest_rel(A, B, alternative="greater")
-    assert out.statistic == pytest.approx(ref.statistic) and out.p_value == pytest.approx(ref.pvalue)
+    assert out.statistic == pytest.approx(ref.statistic) and out.p_value == pytest.approx(
+        ref.pvalue
+    )
 
 
 def test_t_test_from_summary_statistics() -> None:
@@ -124,10 +131,16 @@ def test_proportion_intervals() -> None:
 
 def test_bootstrap_ci_matches_scipy_with_same_seed() -> None:
     data = [2.1, 3.4, 1.9, 5.6, 4.4, 3.3, 2.8, 4.9, 3.7, 6.1, 2.2, 3.9]
-    out = run("bootstrap_ci", data=data, statistic="median", method="percentile", seed=3,
-              n_resamples=2000)
-    ref = st.bootstrap((np.array(data),), np.median, n_resamples=2000, method="percentile",
-                       rng=np.random.default_rng(3))
+    out = run(
+        "bootstrap_ci", data=data, statistic="median", method="percentile", seed=3, n_resamples=2000
+    )
+    ref = st.bootstrap(
+        (np.array(data),),
+        np.median,
+        n_resamples=2000,
+        method="percentile",
+        rng=np.random.default_rng(3),
+    )
     assert out.lower == pytest.approx(ref.confidence_interval.low)
     assert out.upper == pytest.approx(ref.confidence_interval.high)
     assert out.estimate == pytest.approx(float(np.median(data)))
@@ -229,7 +242,8 @@ def test_distribution_measures_bad_input() -> None:
     with pytest.raises(ToolError, match=r"sums to 0\.9"):
         run("distribution_measures", p=[0.5, 0.4])
     assert run("distribution_measures", p=[2, 2], normalize=True).entropy_p == pytest.approx(
-        math.log(2))
+        math.log(2)
+    )
     with pytest.raises(ToolError, match="has 2 entries but q has 3"):
         run("distribution_measures", p=[0.5, 0.5], q=[0.2, 0.3, 0.5])
     with pytest.raises(ToolError, match="non-negative"):

@@ -83,8 +83,12 @@ def test_hessian_finds_and_classifies_critical_points() -> None:
 
 @pytest.mark.parametrize(
     ("expr", "kind"),
-    [("x^2 + y^2", "minimum"), ("-x^2 - y^2", "maximum"), ("x^2 - y^2", "saddle"),
-     ("x^4 + y^2", "degenerate")],
+    [
+        ("x^2 + y^2", "minimum"),
+        ("-x^2 - y^2", "maximum"),
+        ("x^2 - y^2", "saddle"),
+        ("x^4 + y^2", "degenerate"),
+    ],
 )
 def test_hessian_classification(expr: str, kind: str) -> None:
     out = run("hessian", expr=expr)
@@ -124,8 +128,12 @@ def test_integrate_needs_both_limits() -> None:
 
 @pytest.mark.parametrize(
     ("args", "value"),
-    [({"expr": "sin(x)/x"}, 1.0), ({"expr": "(1 + 1/n)^n", "to": "oo"}, math.e),
-     ({"expr": "(e^x - 1)/x"}, 1.0), ({"expr": "x log(x)", "direction": "+"}, 0.0)],
+    [
+        ({"expr": "sin(x)/x"}, 1.0),
+        ({"expr": "(1 + 1/n)^n", "to": "oo"}, math.e),
+        ({"expr": "(e^x - 1)/x"}, 1.0),
+        ({"expr": "x log(x)", "direction": "+"}, 0.0),
+    ],
 )
 def test_limit_values(args: dict[str, Any], value: float) -> None:
     out = run("limit", **args)
@@ -175,8 +183,9 @@ def test_solve_quadratic_and_no_real_solution() -> None:
 
 
 def test_solve_lagrange_system() -> None:
-    out = run("solve", equations=["2x + λ = 0", "2y + λ = 0", "x + y = 1"],
-              variables=["x", "y", "λ"])
+    out = run(
+        "solve", equations=["2x + λ = 0", "2y + λ = 0", "x + y = 1"], variables=["x", "y", "λ"]
+    )
     assert len(out.solutions) == 1
     assert out.solutions[0].numeric == {"x": 0.5, "y": 0.5, "lambda": -1.0}
 
@@ -232,8 +241,11 @@ def test_huge_integral_times_out_quickly() -> None:
 
     start = time.perf_counter()
     with pytest.raises(ToolTimeout, match=r"gave up after 0\.5 s"):
-        run_tool("integrate", {"expr": "x^50 e^{x} sin(x)^20 cos(x)^30"},
-                 limits=ToolLimits(timeout_s=0.5))
+        run_tool(
+            "integrate",
+            {"expr": "x^50 e^{x} sin(x)^20 cos(x)^30"},
+            limits=ToolLimits(timeout_s=0.5),
+        )
     assert time.perf_counter() - start < 3.0
 
 

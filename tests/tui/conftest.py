@@ -33,8 +33,12 @@ def make_app(settings: Settings) -> Callable[[FakeTutorService], TutorApp]:
     return make
 
 
-async def wait_for(pilot: Pilot[int], predicate: Callable[[], object], timeout: float = 10.0,
-                   what: str = "condition") -> None:
+async def wait_for(
+    pilot: Pilot[int],
+    predicate: Callable[[], object],
+    timeout: float = 10.0,
+    what: str = "condition",
+) -> None:
     """Let the app run until ``predicate()`` is true (fails the test after ``timeout``)."""
     deadline = time.monotonic() + timeout
     while not predicate():

@@ -71,7 +71,9 @@ def sigmoid_script(answer: str = SIGMOID_ANSWER) -> list[Event]:
             call_id="c1", name="differentiate", args={"expr": "1/(1+exp(-x))", "wrt": ["x"]}
         ),
         ToolResultEvent(
-            call_id="c1", name="differentiate", ok=True,
+            call_id="c1",
+            name="differentiate",
+            ok=True,
             result={"result": "exp(-x)/(1 + exp(-x))**2"},
             summary="d/dx = e⁻ˣ/(1 + e⁻ˣ)²",
         ),
@@ -151,7 +153,10 @@ class FakeTutorService:
 
     def status(self) -> ServiceStatus:
         return ServiceStatus(
-            model="fake-tutor", endpoint="embedded", embedded=True, ready=self.ready,
+            model="fake-tutor",
+            endpoint="embedded",
+            embedded=True,
+            ready=self.ready,
             detail="" if self.ready else "the fake model is down",
         )
 
@@ -186,7 +191,8 @@ class FakeTutorService:
                 with self._lock:
                     self._transcripts[sid].append(
                         TranscriptEntry(
-                            role="assistant", content=event.answer,
+                            role="assistant",
+                            content=event.answer,
                             citations=[c.label for c in event.citations],
                         )
                     )
@@ -201,7 +207,11 @@ class FakeTutorService:
         return check_derivation(text)
 
     def explain_step(
-        self, text: str, report: CheckReport, *, session_id: str | None = None,
+        self,
+        text: str,
+        report: CheckReport,
+        *,
+        session_id: str | None = None,
         cancel: threading.Event | None = None,
     ) -> Iterator[Event]:
         script: list[Event] = [TokenEvent(text=t) for t in tokens_of(self.explanation)]
@@ -214,8 +224,9 @@ class FakeTutorService:
 
     def new_session(self, title: str = "New session") -> SessionInfo:
         n = next(self._ids)
-        info = SessionInfo(id=f"s{n}", title=title, created_at=self._now(n),
-                           updated_at=self._now(n))
+        info = SessionInfo(
+            id=f"s{n}", title=title, created_at=self._now(n), updated_at=self._now(n)
+        )
         self._sessions[info.id] = info
         self._transcripts[info.id] = []
         return info
@@ -243,17 +254,29 @@ class FakeTutorService:
 def demo_sessions() -> list[tuple[str, list[TranscriptEntry]]]:
     """Two stored conversations for resume/export tests and the sessions snapshot."""
     return [
-        ("Bayes rule for a medical test", [
-            TranscriptEntry(role="user", content="P(disease | positive) for a 1% prior?"),
-            TranscriptEntry(role="assistant", content="With sensitivity 0.99 and specificity "
-                            "0.95, $P = \\frac{0.0099}{0.0099 + 0.0495} \\approx 0.167$.",
-                            citations=["probability § Bayes rule"]),
-        ]),
-        ("Derivative of softmax", [
-            TranscriptEntry(role="user", content="What is the Jacobian of softmax?"),
-            TranscriptEntry(role="assistant", content="$\\frac{\\partial s_i}{\\partial z_j} = "
-                            "s_i(\\delta_{ij} - s_j)$", citations=["matrix-calculus § Softmax"]),
-        ]),
+        (
+            "Bayes rule for a medical test",
+            [
+                TranscriptEntry(role="user", content="P(disease | positive) for a 1% prior?"),
+                TranscriptEntry(
+                    role="assistant",
+                    content="With sensitivity 0.99 and specificity "
+                    "0.95, $P = \\frac{0.0099}{0.0099 + 0.0495} \\approx 0.167$.",
+                    citations=["probability § Bayes rule"],
+                ),
+            ],
+        ),
+        (
+            "Derivative of softmax",
+            [
+                TranscriptEntry(role="user", content="What is the Jacobian of softmax?"),
+                TranscriptEntry(
+                    role="assistant",
+                    content="$\\frac{\\partial s_i}{\\partial z_j} = s_i(\\delta_{ij} - s_j)$",
+                    citations=["matrix-calculus § Softmax"],
+                ),
+            ],
+        ),
     ]
 
 
@@ -265,7 +288,8 @@ def create_fake_service(settings: object) -> FakeTutorService:
 def create_unreachable_service(settings: object) -> FakeTutorService:
     """A service whose model endpoint is down: start fails, checking still works."""
     return FakeTutorService(
-        start_error=ProviderError("cannot reach the model at http://127.0.0.1:9/v1", "unreachable",
-                                  retryable=True),
+        start_error=ProviderError(
+            "cannot reach the model at http://127.0.0.1:9/v1", "unreachable", retryable=True
+        ),
         ready=False,
     )

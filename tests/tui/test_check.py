@@ -82,8 +82,9 @@ async def test_check_works_with_the_model_down_and_explain_says_why_not(
     make_app: MakeApp,
 ) -> None:
     fake = FakeTutorService(
-        start_error=ProviderError("cannot reach the model at http://127.0.0.1:9/v1",
-                                  "unreachable", retryable=True),
+        start_error=ProviderError(
+            "cannot reach the model at http://127.0.0.1:9/v1", "unreachable", retryable=True
+        ),
         ready=False,
     )
     app = make_app(fake)

@@ -50,7 +50,10 @@ class Terminal:
         assert TMUX is not None
         out = subprocess.run(
             [TMUX, "-L", self.socket, "-f", "/dev/null", *args],
-            check=True, capture_output=True, text=True, timeout=20,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=20,
         )
         return out.stdout
 

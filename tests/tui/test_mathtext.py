@@ -43,7 +43,10 @@ from mltutor.tui.mathtext import latex_to_unicode, render_markdown
         (r"\text{if } x > 0", "if x > 0"),
         (r"\sigma'(x) = \sigma(x)(1-\sigma(x))", "σ'(x) = σ(x)(1-σ(x))"),
         (r"\begin{aligned} a &= b \\ &= c \end{aligned}", "a = b\n= c"),
-        (r"|x| = \begin{cases} x & x \ge 0 \\ -x & x < 0 \end{cases}", "|x| = { x, if x ≥ 0\n{ -x, if x < 0"),
+        (
+            r"|x| = \begin{cases} x & x \ge 0 \\ -x & x < 0 \end{cases}",
+            "|x| = { x, if x ≥ 0\n{ -x, if x < 0",
+        ),
     ],
 )
 def test_converts_common_latex(latex: str, expected: str) -> None:
@@ -72,9 +75,7 @@ def test_markdown_inline_and_display_math() -> None:
         "and \\(x_1\\), \\[y^2\\] too."
     )
     assert render_markdown(text) == (
-        "The sigmoid σ(x) = 1/(1+e⁻ˣ) has\n\n"
-        "```math\nσ'(x) = σ(x)(1-σ(x))\n```\n\n"
-        "and x₁, y² too."
+        "The sigmoid σ(x) = 1/(1+e⁻ˣ) has\n\n```math\nσ'(x) = σ(x)(1-σ(x))\n```\n\nand x₁, y² too."
     )
 
 

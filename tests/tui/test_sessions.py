@@ -32,8 +32,10 @@ async def _sidebar(pilot, count: int = 2) -> SessionList:  # type: ignore[no-unt
 
 
 def _titles(listing: SessionList) -> list[str]:
-    return [str(listing.get_option_at_index(i).prompt).split("\n")[0].strip("● ").strip()
-            for i in range(listing.option_count)]
+    return [
+        str(listing.get_option_at_index(i).prompt).split("\n")[0].strip("● ").strip()
+        for i in range(listing.option_count)
+    ]
 
 
 async def test_resume_a_session_and_export_it(
@@ -118,8 +120,11 @@ async def test_long_sessions_keep_only_recent_exchanges_on_screen(make_app: Make
     from mltutor.agent.service import TranscriptEntry
     from mltutor.tui.screens.chat import MAX_EXCHANGES_SHOWN
 
-    past = [TranscriptEntry(role=role, content=f"{role} {i}")
-            for i in range(MAX_EXCHANGES_SHOWN + 3) for role in ("user", "assistant")]
+    past = [
+        TranscriptEntry(role=role, content=f"{role} {i}")
+        for i in range(MAX_EXCHANGES_SHOWN + 3)
+        for role in ("user", "assistant")
+    ]
     fake = FakeTutorService(token_delay=0.0, sessions=[("long", past)])
     app = make_app(fake)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -129,7 +134,9 @@ async def test_long_sessions_keep_only_recent_exchanges_on_screen(make_app: Make
         await wait_for(pilot, lambda: screen.query(UserMessage), what="transcript")
         users = [str(m.render()) for m in screen.query(UserMessage)]
         assert len(users) == MAX_EXCHANGES_SHOWN and users[0] == "user 3"
-        assert "3 earlier exchanges are not shown" in str(screen.query_one(".earlier-note").render())
+        assert "3 earlier exchanges are not shown" in str(
+            screen.query_one(".earlier-note").render()
+        )
         # a new question drops one more from the screen (never from the session)
         screen.query_one("#prompt", Input).value = "one more"
         await pilot.press("enter")

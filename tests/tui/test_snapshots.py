@@ -27,14 +27,18 @@ REPORT = CheckReport(
     steps=[
         StepReport(line=1, text="L = (yhat - y)^2", status="ok", message="defines L"),
         StepReport(
-            line=2, text="dL/dyhat = (yhat - y)", status="wrong", column=12,
+            line=2,
+            text="dL/dyhat = (yhat - y)",
+            status="wrong",
+            column=12,
             message="'(yhat - y)' does not follow: they differ at y = 0.34, yhat = 0.19",
             diagnosis="off by a constant factor: the result is 1/2 times the correct one",
             expected="-2*y + 2*yhat",
         ),
         StepReport(line=3, text="= yhat - y", status="ok", message="equal to the previous line"),
-        StepReport(line=4, text="L'' = 2 yhat", status="unparsed", column=2,
-                   message="unexpected character"),
+        StepReport(
+            line=4, text="L'' = 2 yhat", status="unparsed", column=2, message="unexpected character"
+        ),
     ],
 )
 DERIVATION = "L = (yhat - y)^2\ndL/dyhat = (yhat - y)\n= yhat - y\nL'' = 2 yhat"
@@ -53,8 +57,11 @@ def test_chat_screen_after_a_turn(snap_compare: Any, settings: Settings) -> None
         prompt = pilot.app.screen.query_one("#prompt", Input)
         prompt.value = "What is the derivative of the sigmoid?"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: pilot.app.screen.query(".answer-citations").first().display,
-                       what="answer")
+        await wait_for(
+            pilot,
+            lambda: pilot.app.screen.query(".answer-citations").first().display,
+            what="answer",
+        )
         await wait_for(pilot, lambda: not pilot.app.generating, what="end of stream")
         await pilot.pause(0.1)
 
@@ -71,8 +78,11 @@ def test_check_screen_with_a_wrong_step(snap_compare: Any, settings: Settings) -
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, CheckScreen), what="check")
         pilot.app.screen.query_one("#derivation", TextArea).text = DERIVATION
         await pilot.press("ctrl+r")
-        await wait_for(pilot, lambda: pilot.app.screen.report is not None,  # type: ignore[attr-defined]
-                       what="report")
+        await wait_for(
+            pilot,
+            lambda: pilot.app.screen.report is not None,  # type: ignore[attr-defined]
+            what="report",
+        )
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=(100, 34), run_before=check)
@@ -84,8 +94,11 @@ def test_sessions_sidebar(snap_compare: Any, settings: Settings) -> None:
 
     async def open_session(pilot: Pilot[int]) -> None:
         await wait_for(pilot, lambda: pilot.app.service_view.phase == "ready", what="ready")
-        await wait_for(pilot, lambda: pilot.app.screen.query_one("SessionList").option_count == 2,
-                       what="sessions")
+        await wait_for(
+            pilot,
+            lambda: pilot.app.screen.query_one("SessionList").option_count == 2,
+            what="sessions",
+        )
         await pilot.press("ctrl+b", "enter")
         await wait_for(pilot, lambda: pilot.app.screen.query("AnswerMessage"), what="transcript")
         await pilot.press("ctrl+b")  # back to the sidebar, as a user browsing sessions would

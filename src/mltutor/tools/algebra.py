@@ -21,8 +21,9 @@ class SimplifyIn(ToolModel):
     expr: MathText
     """The expression, e.g. "(x^2 - 1)/(x - 1)" or "sin(x)^2 + cos(x)^2"."""
 
-    form: Literal["simplify", "expand", "factor", "cancel", "together", "trigsimp",
-                  "expand_log"] = "simplify"
+    form: Literal[
+        "simplify", "expand", "factor", "cancel", "together", "trigsimp", "expand_log"
+    ] = "simplify"
     """Rewriting: general "simplify", "expand" products, "factor" polynomials, "cancel" a rational
     function, "together" over a common denominator, "trigsimp", or "expand_log"."""
 
@@ -38,8 +39,13 @@ class SimplifyOut(ToolModel):
 
 
 _FORMS: dict[str, Any] = {
-    "simplify": sp.simplify, "expand": sp.expand, "factor": sp.factor, "cancel": sp.cancel,
-    "together": sp.together, "trigsimp": sp.trigsimp, "expand_log": sp.expand_log,
+    "simplify": sp.simplify,
+    "expand": sp.expand,
+    "factor": sp.factor,
+    "cancel": sp.cancel,
+    "together": sp.together,
+    "trigsimp": sp.trigsimp,
+    "expand_log": sp.expand_log,
 }
 
 
@@ -98,9 +104,16 @@ def equivalent(inp: EquivalentIn, limits: ToolLimits) -> EquivalentOut:
     a = symutil.expr(inp.a, limits, "a")
     b = symutil.expr(inp.b, limits, "b")
     r = compare(a, b)
-    return EquivalentOut(equal=r.equal, method=r.method, counterexample=r.counterexample,
-                         left_value=r.left_value, right_value=r.right_value, detail=r.detail,
-                         a=MathOut.of(a), b=MathOut.of(b))
+    return EquivalentOut(
+        equal=r.equal,
+        method=r.method,
+        counterexample=r.counterexample,
+        left_value=r.left_value,
+        right_value=r.right_value,
+        detail=r.detail,
+        a=MathOut.of(a),
+        b=MathOut.of(b),
+    )
 
 
 # -- solve / lagrange -------------------------------------------------------------------------
@@ -152,10 +165,16 @@ def _solutions(sols: list[dict[Any, Any]], variables: list[Any], cap: int) -> li
     out = []
     for sol in sols[:cap]:
         values = {str(v): MathOut.of(sol[v]) for v in variables if v in sol}
-        numeric = {str(v): (finite_float(sol[v].evalf(30)) if not sol[v].free_symbols else None)
-                   for v in variables if v in sol}
-        out.append(Solution(values=values, numeric=numeric,
-                            free=[str(v) for v in variables if v not in sol]))
+        numeric = {
+            str(v): (finite_float(sol[v].evalf(30)) if not sol[v].free_symbols else None)
+            for v in variables
+            if v in sol
+        }
+        out.append(
+            Solution(
+                values=values, numeric=numeric, free=[str(v) for v in variables if v not in sol]
+            )
+        )
     return out
 
 
@@ -181,9 +200,12 @@ def solve(inp: SolveIn, limits: ToolLimits) -> SolveOut:
     eqs = [symutil.equation(t, limits, f"equations[{i}]") for i, t in enumerate(inp.equations)]
     variables = symutil.resolve_vars(inp.variables, eqs)
     sols = _solve(eqs, variables)
-    return SolveOut(variables=[str(v) for v in variables],
-                    solutions=_solutions(sols, variables, inp.max_solutions),
-                    truncated=len(sols) > inp.max_solutions, note=_note(eqs, sols))
+    return SolveOut(
+        variables=[str(v) for v in variables],
+        solutions=_solutions(sols, variables, inp.max_solutions),
+        truncated=len(sols) > inp.max_solutions,
+        note=_note(eqs, sols),
+    )
 
 
 class LagrangeIn(ToolModel):
@@ -227,19 +249,28 @@ def lagrange(inp: LagrangeIn, limits: ToolLimits) -> LagrangeOut:
     gs = [symutil.equation(c, limits, f"constraints[{i}]") for i, c in enumerate(inp.constraints)]
     variables = symutil.resolve_vars(inp.variables, [f, *gs])
     base = "lambda" if not any(str(v).startswith("lambda") for v in variables) else "mu"
-    lams = ([symutil.symbol(base)] if len(gs) == 1
-            else [symutil.symbol(f"{base}_{i + 1}") for i in range(len(gs))])
+    lams = (
+        [symutil.symbol(base)]
+        if len(gs) == 1
+        else [symutil.symbol(f"{base}_{i + 1}") for i in range(len(gs))]
+    )
     lag = f + sum((lam * g for lam, g in zip(lams, gs, strict=True)), sp.Integer(0))
     unknowns = [*variables, *lams]
     eqs = [sp.diff(lag, v) for v in unknowns]
     sols = _solve(eqs, unknowns)
     cap = 20
-    values = [MathOut.of(sp.simplify(f.xreplace(s))) if all(v in s for v in variables) else None
-              for s in sols[:cap]]
-    return LagrangeOut(lagrangian=MathOut.of(lag), multipliers=[str(m) for m in lams],
-                       equations=[MathOut.of(sp.Eq(e, 0)) for e in eqs],
-                       solutions=_solutions(sols, unknowns, cap), objective_values=values,
-                       note=_note(eqs, sols))
+    values = [
+        MathOut.of(sp.simplify(f.xreplace(s))) if all(v in s for v in variables) else None
+        for s in sols[:cap]
+    ]
+    return LagrangeOut(
+        lagrangian=MathOut.of(lag),
+        multipliers=[str(m) for m in lams],
+        equations=[MathOut.of(sp.Eq(e, 0)) for e in eqs],
+        solutions=_solutions(sols, unknowns, cap),
+        objective_values=values,
+        note=_note(eqs, sols),
+    )
 
 
 # -- evaluate ---------------------------------------------------------------------------------
@@ -281,8 +312,9 @@ def evaluate(inp: EvaluateIn, limits: ToolLimits) -> EvaluateOut:
         raise ToolError(f"no value given for {missing}")
     exact = sp.simplify(exact)
     num = exact.evalf(inp.digits)
-    return EvaluateOut(exact=MathOut.of(exact), numeric=sp.sstr(num),
-                       value=finite_float(num.evalf(30)))
+    return EvaluateOut(
+        exact=MathOut.of(exact), numeric=sp.sstr(num), value=finite_float(num.evalf(30))
+    )
 
 
 TOOLS = (simplify, equivalent, solve, lagrange, evaluate)

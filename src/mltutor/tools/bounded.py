@@ -28,8 +28,9 @@ class _Deadline(BaseException):
 
 
 def _set_async_exc(thread_id: int, exc: type[BaseException] | None) -> None:
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id),
-                                               ctypes.py_object(exc) if exc else None)
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc else None
+    )
 
 
 def run_bounded(fn: Callable[..., T], *args: Any, timeout: float, **kwargs: Any) -> T:

@@ -75,11 +75,16 @@ def differentiate(inp: DifferentiateIn, limits: ToolLimits) -> DerivativeOut:
     total = len(variables) * inp.order
     partial = "∂" if len(set(variables)) > 1 or len(f.free_symbols) > 1 else "d"
     sup = "" if total == 1 else _superscript(total)
-    denominators = "".join(f"{partial}{v}" + ("" if inp.order == 1 else _superscript(inp.order))
-                           for v in variables)
+    denominators = "".join(
+        f"{partial}{v}" + ("" if inp.order == 1 else _superscript(inp.order)) for v in variables
+    )
     value, numeric = _at(d, inp.at, limits)
-    return DerivativeOut(derivative=MathOut.of(d), notation=f"{partial}{sup}/{denominators}",
-                         value_at=value, numeric_at=numeric)
+    return DerivativeOut(
+        derivative=MathOut.of(d),
+        notation=f"{partial}{sup}/{denominators}",
+        value_at=value,
+        numeric_at=numeric,
+    )
 
 
 def _superscript(n: int) -> str:
@@ -125,9 +130,11 @@ def gradient(inp: GradientIn, limits: ToolLimits) -> GradientOut:
     parts = [symutil.tidy(sp.diff(f, v), limits) for v in variables]
     at = [_at(p, inp.at, limits) for p in parts] if inp.at is not None else None
     return GradientOut(
-        variables=[str(v) for v in variables], gradient=[MathOut.of(p) for p in parts],
+        variables=[str(v) for v in variables],
+        gradient=[MathOut.of(p) for p in parts],
         value_at=[a[0] or MathOut.of(sp.nan) for a in at] if at else None,
-        numeric_at=[a[1] for a in at] if at else None)
+        numeric_at=[a[1] for a in at] if at else None,
+    )
 
 
 class JacobianIn(ToolModel):
@@ -170,9 +177,13 @@ def _matrix_out(m: Any, variables: list[Any], at: Point | None, limits: ToolLimi
         floats = [[finite_float(x) for x in row] for row in exact.tolist()]
         if all(x is not None for row in floats for x in row):
             numeric = [[float(x or 0.0) for x in row] for row in floats]
-    return MatrixOut(variables=[str(v) for v in variables], matrix=MathOut.of(m),
-                     entries=[[sp.sstr(x) for x in row] for row in m.tolist()],
-                     value_at=value, numeric_at=numeric)
+    return MatrixOut(
+        variables=[str(v) for v in variables],
+        matrix=MathOut.of(m),
+        entries=[[sp.sstr(x) for x in row] for row in m.tolist()],
+        value_at=value,
+        numeric_at=numeric,
+    )
 
 
 def jacobian(inp: JacobianIn, limits: ToolLimits) -> MatrixOut:
@@ -234,17 +245,28 @@ def integrate(inp: IntegrateIn, limits: ToolLimits) -> IntegralOut:
         result = sp.integrate(f, (var, lo, hi))
         numeric = None
         if not result.free_symbols:
-            value = result.evalf(30) if not result.has(sp.Integral) else sp.Integral(
-                f, (var, lo, hi)).evalf(15)
+            value = (
+                result.evalf(30)
+                if not result.has(sp.Integral)
+                else sp.Integral(f, (var, lo, hi)).evalf(15)
+            )
             numeric = finite_float(value)
         result = symutil.tidy(result, limits) if not result.has(sp.Integral) else result
-        return IntegralOut(result=MathOut.of(result), definite=True,
-                           closed_form=not result.has(sp.Integral), numeric=numeric)
+        return IntegralOut(
+            result=MathOut.of(result),
+            definite=True,
+            closed_form=not result.has(sp.Integral),
+            numeric=numeric,
+        )
     result = sp.integrate(f, var)
     if not result.has(sp.Integral):
         result = symutil.tidy(result, limits)
-    return IntegralOut(result=MathOut.of(result), definite=False,
-                       closed_form=not result.has(sp.Integral), numeric=None)
+    return IntegralOut(
+        result=MathOut.of(result),
+        definite=False,
+        closed_form=not result.has(sp.Integral),
+        numeric=None,
+    )
 
 
 def _one_var(name: str | None, f: Any) -> Any:
@@ -305,14 +327,27 @@ def limit(inp: LimitIn, limits: ToolLimits) -> LimitOut:
     if x0.is_infinite or inp.direction != "both":
         val = sp.limit(f, var, x0, dir="-" if inp.direction == "-" else "+")
         ok = not val.has(sp.AccumBounds, sp.nan, sp.zoo, sp.Limit)
-        return LimitOut(exists=ok, value=MathOut.of(val) if ok else None, left=None, right=None,
-                        numeric=finite_float(val) if ok else None)
+        return LimitOut(
+            exists=ok,
+            value=MathOut.of(val) if ok else None,
+            left=None,
+            right=None,
+            numeric=finite_float(val) if ok else None,
+        )
     left, right = sp.limit(f, var, x0, dir="-"), sp.limit(f, var, x0, dir="+")
-    same = bool(sp.simplify(left - right) == 0) if not (left.is_infinite or right.is_infinite) \
+    same = (
+        bool(sp.simplify(left - right) == 0)
+        if not (left.is_infinite or right.is_infinite)
         else left == right
+    )
     ok = same and not left.has(sp.AccumBounds, sp.nan, sp.zoo, sp.Limit)
-    return LimitOut(exists=ok, value=MathOut.of(left) if ok else None, left=MathOut.of(left),
-                    right=MathOut.of(right), numeric=finite_float(left) if ok else None)
+    return LimitOut(
+        exists=ok,
+        value=MathOut.of(left) if ok else None,
+        left=MathOut.of(left),
+        right=MathOut.of(right),
+        numeric=finite_float(left) if ok else None,
+    )
 
 
 # -- taylor ----------------------------------------------------------------------------------------

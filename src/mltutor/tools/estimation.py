@@ -55,8 +55,9 @@ class ConfidenceIntervalIn(ToolModel):
                 raise ValueError("a proportion interval needs successes and n")
             if self.successes > self.n:
                 raise ValueError("successes cannot exceed n")
-        elif self.data is None and (self.mean is None or self.n is None
-                                    or (self.sd is None and self.sigma is None)):
+        elif self.data is None and (
+            self.mean is None or self.n is None or (self.sd is None and self.sigma is None)
+        ):
             raise ValueError("a mean interval needs data, or mean, n and sd (or sigma)")
         return self
 
@@ -89,13 +90,23 @@ def confidence_interval(inp: ConfidenceIntervalIn, limits: ToolLimits) -> Interv
         p = k / n
         if inp.method == "wald":
             half = z * math.sqrt(p * (1 - p) / n)
-            return IntervalOut(estimate=p, lower=max(0.0, p - half), upper=min(1.0, p + half),
-                               confidence=inp.confidence, method="Wald: p̂ ± z·√(p̂(1−p̂)/n)")
+            return IntervalOut(
+                estimate=p,
+                lower=max(0.0, p - half),
+                upper=min(1.0, p + half),
+                confidence=inp.confidence,
+                method="Wald: p̂ ± z·√(p̂(1−p̂)/n)",
+            )
         denom = 1 + z**2 / n
         centre = (p + z**2 / (2 * n)) / denom
         half = z * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-        return IntervalOut(estimate=p, lower=centre - half, upper=centre + half,
-                           confidence=inp.confidence, method="Wilson score interval")
+        return IntervalOut(
+            estimate=p,
+            lower=centre - half,
+            upper=centre + half,
+            confidence=inp.confidence,
+            method="Wilson score interval",
+        )
     if inp.data is not None:
         m, s, n = summary(inp.data, None, None, None)
     else:
@@ -110,8 +121,9 @@ def confidence_interval(inp: ConfidenceIntervalIn, limits: ToolLimits) -> Interv
         tq = float(st.t.ppf(0.5 + inp.confidence / 2, n - 1))
         half = tq * s / math.sqrt(n)
         method = f"t interval: x̄ ± t(df={n - 1})·s/√n"
-    return IntervalOut(estimate=m, lower=m - half, upper=m + half, confidence=inp.confidence,
-                       method=method)
+    return IntervalOut(
+        estimate=m, lower=m - half, upper=m + half, confidence=inp.confidence, method=method
+    )
 
 
 class BootstrapIn(ToolModel):
@@ -160,7 +172,11 @@ def _var(x: np.ndarray, axis: int | None) -> Any:
 
 
 _STATS: dict[str, Callable[[np.ndarray, int | None], Any]] = {
-    "mean": _mean, "median": _median, "std": _std, "var": _var}
+    "mean": _mean,
+    "median": _median,
+    "std": _std,
+    "var": _var,
+}
 
 
 def bootstrap_ci(inp: BootstrapIn, limits: ToolLimits) -> BootstrapOut:
@@ -170,15 +186,27 @@ def bootstrap_ci(inp: BootstrapIn, limits: ToolLimits) -> BootstrapOut:
         raise LimitExceeded("len(data) × n_resamples is over 50 million; use fewer resamples")
     data = np.array(inp.data, dtype=float)
     fn = _STATS[inp.statistic]
-    res = st.bootstrap((data,), fn, confidence_level=inp.confidence, n_resamples=inp.n_resamples,
-                       method=inp.method, rng=np.random.default_rng(inp.seed),
-                       batch=max(1, 2_000_000 // n), vectorized=True)
+    res = st.bootstrap(
+        (data,),
+        fn,
+        confidence_level=inp.confidence,
+        n_resamples=inp.n_resamples,
+        method=inp.method,
+        rng=np.random.default_rng(inp.seed),
+        batch=max(1, 2_000_000 // n),
+        vectorized=True,
+    )
     lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ToolError("the bootstrap interval is degenerate (too little variation in the data)")
-    return BootstrapOut(estimate=float(fn(data, None)), lower=lo, upper=hi,
-                        confidence=inp.confidence, standard_error=float(res.standard_error),
-                        method=f"{inp.method} bootstrap, {inp.n_resamples} resamples")
+    return BootstrapOut(
+        estimate=float(fn(data, None)),
+        lower=lo,
+        upper=hi,
+        confidence=inp.confidence,
+        standard_error=float(res.standard_error),
+        method=f"{inp.method} bootstrap, {inp.n_resamples} resamples",
+    )
 
 
 # -- A/B sample size --------------------------------------------------------------------------
@@ -242,9 +270,14 @@ def ab_sample_size(inp: ABSampleSizeIn, limits: ToolLimits) -> ABSampleSizeOut:
     n_raw = (za + zb) ** 2 * 2 * p * (1 - p) / delta**2
     n = math.ceil(n_raw - 1e-9)
     return ABSampleSizeOut(
-        n_per_group=n, total=2 * n, delta=delta, z_alpha=za, z_beta=zb,
+        n_per_group=n,
+        total=2 * n,
+        delta=delta,
+        z_alpha=za,
+        z_beta=zb,
         formula=f"n = (z_α{'/2' if inp.two_sided else ''} + z_β)² · 2p(1−p)/δ² with p = baseline "
-                f"= ({za:.4f} + {zb:.4f})² · 2·{p:g}·{1 - p:g} / {delta:g}² = {n_raw:.1f}")
+        f"= ({za:.4f} + {zb:.4f})² · 2·{p:g}·{1 - p:g} / {delta:g}² = {n_raw:.1f}",
+    )
 
 
 TOOLS = (confidence_interval, bootstrap_ci, ab_sample_size)

@@ -135,28 +135,40 @@ def gradient_check(inp: GradientCheckIn, limits: ToolLimits) -> GradientCheckOut
         else:
             errors = [_rel(a, b) for a, b in zip(fd_vals, claim_vals, strict=True)]
             names = [str(v) for v in variables]
-            checks.append(GradientPoint(
-                point={str(s): float(v) for s, v in sub.items()},
-                finite_difference=dict(zip(names, fd_vals, strict=True)),
-                claimed=dict(zip(names, claim_vals, strict=True)),
-                relative_error=max(errors),
-            ))
+            checks.append(
+                GradientPoint(
+                    point={str(s): float(v) for s, v in sub.items()},
+                    finite_difference=dict(zip(names, fd_vals, strict=True)),
+                    claimed=dict(zip(names, claim_vals, strict=True)),
+                    relative_error=max(errors),
+                )
+            )
     if not checks:
         raise ToolError("found no points where the function and the claim are real and finite")
     worst = max(checks, key=lambda c: c.relative_error)
     max_err = worst.relative_error
     ok = max_err <= inp.tolerance
-    worst_var = None if ok else max(worst.claimed, key=lambda k: _rel(worst.claimed[k],
-                                                                       worst.finite_difference[k]))
+    worst_var = (
+        None
+        if ok
+        else max(worst.claimed, key=lambda k: _rel(worst.claimed[k], worst.finite_difference[k]))
+    )
     if ok:
         detail = f"the claimed gradient matches finite differences at {len(checks)} random points"
     else:
         assert worst_var is not None
-        detail = (f"∂/∂{worst_var} is wrong: at {_fmt(worst.point)} finite differences give "
-                  f"{worst.finite_difference[worst_var]:.6g} but the claim gives "
-                  f"{worst.claimed[worst_var]:.6g}")
-    return GradientCheckOut(verdict="correct" if ok else "incorrect", max_relative_error=max_err,
-                            worst_variable=worst_var, checks=checks, detail=detail)
+        detail = (
+            f"∂/∂{worst_var} is wrong: at {_fmt(worst.point)} finite differences give "
+            f"{worst.finite_difference[worst_var]:.6g} but the claim gives "
+            f"{worst.claimed[worst_var]:.6g}"
+        )
+    return GradientCheckOut(
+        verdict="correct" if ok else "incorrect",
+        max_relative_error=max_err,
+        worst_variable=worst_var,
+        checks=checks,
+        detail=detail,
+    )
 
 
 def _fmt(point: dict[str, float]) -> str:
@@ -219,8 +231,9 @@ class MatrixGradientCheckOut(ToolModel):
     """One sentence summarising the result."""
 
 
-def _draw(names: set[str], wrt: str, n: int, sym: set[str], rng: np.random.Generator
-          ) -> dict[str, np.ndarray]:
+def _draw(
+    names: set[str], wrt: str, n: int, sym: set[str], rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     env: dict[str, np.ndarray] = {}
     for name in sorted(names):
         if name.islower():
@@ -238,8 +251,10 @@ def _draw(names: set[str], wrt: str, n: int, sym: set[str], rng: np.random.Gener
 def _scalar_fn(tree: matrixlang.Node, env: dict[str, np.ndarray], n: int) -> float:
     value = matrixlang.evaluate(tree, env, n)
     if value.shape != (1, 1):
-        raise ToolError(f"the function must be scalar-valued, but it is {value.shape[0]}×"
-                        f"{value.shape[1]} (wrap it in tr(...) or a norm)")
+        raise ToolError(
+            f"the function must be scalar-valued, but it is {value.shape[0]}×"
+            f"{value.shape[1]} (wrap it in tr(...) or a norm)"
+        )
     return float(value[0, 0])
 
 
@@ -257,8 +272,13 @@ def _fd_matrix(tree: matrixlang.Node, env: dict[str, np.ndarray], wrt: str, n: i
     return grad
 
 
-def _run_trials(inp: MatrixGradientCheckIn, f: matrixlang.Node, g: matrixlang.Node,
-                names: set[str], sym: set[str]) -> tuple[float, np.ndarray, np.ndarray]:
+def _run_trials(
+    inp: MatrixGradientCheckIn,
+    f: matrixlang.Node,
+    g: matrixlang.Node,
+    names: set[str],
+    sym: set[str],
+) -> tuple[float, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(inp.seed)
     worst, first_fd, first_claim = 0.0, np.zeros((0, 0)), np.zeros((0, 0))
     with np.errstate(all="ignore"):
@@ -268,8 +288,10 @@ def _run_trials(inp: MatrixGradientCheckIn, f: matrixlang.Node, g: matrixlang.No
                 if math.isfinite(_scalar_fn(f, env, inp.n)):
                     break
             else:
-                raise ToolError("the function is not finite at random matrices (e.g. log of a "
-                                "negative determinant)")
+                raise ToolError(
+                    "the function is not finite at random matrices (e.g. log of a "
+                    "negative determinant)"
+                )
             fd = _fd_matrix(f, env, inp.wrt, inp.n)
             claim = matrixlang.evaluate(g, env, inp.n)
             if claim.shape != fd.shape:
@@ -279,7 +301,8 @@ def _run_trials(inp: MatrixGradientCheckIn, f: matrixlang.Node, g: matrixlang.No
                     raise ToolError(
                         f"the claimed gradient is {claim.shape[0]}×{claim.shape[1]} but "
                         f"{inp.wrt} is {fd.shape[0]}×{fd.shape[1]}; a gradient has the shape of "
-                        f"the variable")
+                        f"the variable"
+                    )
             scale = max(float(np.linalg.norm(fd)), float(np.linalg.norm(claim)), 1e-12)
             err = float(np.linalg.norm(fd - claim)) / scale
             if not math.isfinite(err):
@@ -290,9 +313,7 @@ def _run_trials(inp: MatrixGradientCheckIn, f: matrixlang.Node, g: matrixlang.No
     return worst, first_fd, first_claim
 
 
-def matrix_gradient_check(
-    inp: MatrixGradientCheckIn, limits: ToolLimits
-) -> MatrixGradientCheckOut:
+def matrix_gradient_check(inp: MatrixGradientCheckIn, limits: ToolLimits) -> MatrixGradientCheckOut:
     """Check a matrix-calculus gradient identity numerically on random matrices.
 
     Example: the gradient of tr(X^T A X) with respect to X is (A + A^T) X; "2 A X" is only right
@@ -312,19 +333,26 @@ def matrix_gradient_check(
     if ok:
         detail = f"the claimed gradient matches finite differences in {inp.trials} random trials"
     else:
-        detail = (f"the claimed gradient is wrong: relative error {worst:.3g} against finite "
-                  f"differences")
+        detail = (
+            f"the claimed gradient is wrong: relative error {worst:.3g} against finite differences"
+        )
         others = sorted(x for x in names if x.isupper() and x != inp.wrt and x not in sym)
         if others:
             retry, _, _ = _run_trials(inp, f, g, names, sym | set(others))
             if retry <= inp.tolerance:
                 holds_if = others
-                detail += (f"; it holds only when {', '.join(others)} "
-                           f"{'is' if len(others) == 1 else 'are'} symmetric")
+                detail += (
+                    f"; it holds only when {', '.join(others)} "
+                    f"{'is' if len(others) == 1 else 'are'} symmetric"
+                )
     return MatrixGradientCheckOut(
-        verdict="correct" if ok else "incorrect", max_relative_error=worst,
-        holds_if_symmetric=holds_if, numeric_gradient=fd.tolist(),
-        claimed_value=claim.tolist(), detail=detail)
+        verdict="correct" if ok else "incorrect",
+        max_relative_error=worst,
+        holds_if_symmetric=holds_if,
+        numeric_gradient=fd.tolist(),
+        claimed_value=claim.tolist(),
+        detail=detail,
+    )
 
 
 TOOLS = (gradient_check, matrix_gradient_check)

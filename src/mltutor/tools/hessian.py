@@ -110,8 +110,9 @@ def hessian(inp: HessianIn, limits: ToolLimits) -> HessianOut:
     h = sp.Matrix([[symutil.tidy(sp.diff(g, v), limits) for v in variables] for g in grad])
     const_eigs = None
     if not h.free_symbols and len(variables) <= 3:
-        const_eigs = [MathOut.of(sp.simplify(e)) for e, k in h.eigenvals().items()
-                      for _ in range(k)]
+        const_eigs = [
+            MathOut.of(sp.simplify(e)) for e, k in h.eigenvals().items() for _ in range(k)
+        ]
     if inp.points is not None:
         pts = [symutil.point(p, limits, f"points[{i}]") for i, p in enumerate(inp.points)]
         note = "analysed the given points"
@@ -130,13 +131,22 @@ def hessian(inp: HessianIn, limits: ToolLimits) -> HessianOut:
         arr = np.array(floats, dtype=float).reshape(h_at.shape)
         eigs = np.linalg.eigvalsh(arr)
         is_critical = all(sp.simplify(g.xreplace(pt)) == 0 for g in grad)
-        analyses.append(PointAnalysis(
-            point={str(v): sp.sstr(pt[v]) for v in variables},
-            point_numeric={str(v): float(sp.N(pt[v])) for v in variables},
-            hessian=MathOut.of(h_at), eigenvalues=eigs.tolist(),
-            classification=_classify(eigs, is_critical)))
-    return HessianOut(variables=[str(v) for v in variables], hessian=MathOut.of(h),
-                      constant_eigenvalues=const_eigs, points=analyses, note=note)
+        analyses.append(
+            PointAnalysis(
+                point={str(v): sp.sstr(pt[v]) for v in variables},
+                point_numeric={str(v): float(sp.N(pt[v])) for v in variables},
+                hessian=MathOut.of(h_at),
+                eigenvalues=eigs.tolist(),
+                classification=_classify(eigs, is_critical),
+            )
+        )
+    return HessianOut(
+        variables=[str(v) for v in variables],
+        hessian=MathOut.of(h),
+        constant_eigenvalues=const_eigs,
+        points=analyses,
+        note=note,
+    )
 
 
 TOOLS = (hessian,)

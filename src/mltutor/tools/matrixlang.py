@@ -28,11 +28,29 @@ from mltutor.tools.errors import ParseError, ToolError
 FUNCS = ("tr", "det", "log", "exp", "inv")
 _WORDS = {"trace": "tr", "Tr": "tr", "logdet": "logdet", "ln": "log"}
 _REPLACE = [
-    (r"\operatorname{tr}", "tr"), (r"\operatorname{Tr}", "tr"), (r"\mathrm{tr}", "tr"),
-    (r"\text{tr}", "tr"), (r"\operatorname{det}", "det"), (r"\intercal", "T"), (r"\top", "T"),
-    (r"\log", "log"), (r"\ln", "log"), (r"\det", "det"), (r"\exp", "exp"), (r"\cdot", "*"),
-    (r"\left", ""), (r"\right", ""), (r"\|", "||"), ("‖", "||"), ("ᵀ", "^T"), ("⊤", "T"),
-    ("⁻¹", "^{-1}"), ("²", "^2"), ("·", "*"), ("−", "-"), ("×", "*"),
+    (r"\operatorname{tr}", "tr"),
+    (r"\operatorname{Tr}", "tr"),
+    (r"\mathrm{tr}", "tr"),
+    (r"\text{tr}", "tr"),
+    (r"\operatorname{det}", "det"),
+    (r"\intercal", "T"),
+    (r"\top", "T"),
+    (r"\log", "log"),
+    (r"\ln", "log"),
+    (r"\det", "det"),
+    (r"\exp", "exp"),
+    (r"\cdot", "*"),
+    (r"\left", ""),
+    (r"\right", ""),
+    (r"\|", "||"),
+    ("‖", "||"),
+    ("ᵀ", "^T"),
+    ("⊤", "T"),
+    ("⁻¹", "^{-1}"),
+    ("²", "^2"),
+    ("·", "*"),
+    ("−", "-"),
+    ("×", "*"),
 ]
 _TOKEN_RE = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([A-Za-z]+)|(\|\||[-+*/^(){}_']))")
 

@@ -44,8 +44,12 @@ class FwerOut(ToolModel):
 def fwer(inp: FwerIn, limits: ToolLimits) -> FwerOut:
     """Family-wise error rate 1 − (1 − α)^m of m independent tests, with Bonferroni/Šidák levels."""
     a, m = inp.alpha, inp.m
-    return FwerOut(fwer=-math.expm1(m * math.log1p(-a)), expected_false_positives=m * a,
-                   bonferroni_alpha=a / m, sidak_alpha=-math.expm1(math.log1p(-a) / m))
+    return FwerOut(
+        fwer=-math.expm1(m * math.log1p(-a)),
+        expected_false_positives=m * a,
+        bonferroni_alpha=a / m,
+        sidak_alpha=-math.expm1(math.log1p(-a) / m),
+    )
 
 
 # -- VIF ----------------------------------------------------------------------------------------
@@ -61,8 +65,10 @@ class VifIn(ToolModel):
     def _range(self) -> VifIn:
         bad = [r for r in self.r_squared if not 0 <= r < 1]
         if bad:
-            raise ValueError(f"each R² must be in [0, 1) (R² = 1 means perfect collinearity, "
-                             f"VIF = ∞); got {bad[:3]}")
+            raise ValueError(
+                f"each R² must be in [0, 1) (R² = 1 means perfect collinearity, "
+                f"VIF = ∞); got {bad[:3]}"
+            )
         return self
 
 
@@ -84,7 +90,8 @@ def vif(inp: VifIn, limits: ToolLimits) -> VifOut:
     tol = [1 - r for r in inp.r_squared]
     v = [1 / t for t in tol]
     flags: list[Literal["ok", "moderate", "high"]] = [
-        "high" if x > 10 else "moderate" if x > 5 else "ok" for x in v]
+        "high" if x > 10 else "moderate" if x > 5 else "ok" for x in v
+    ]
     return VifOut(vif=v, tolerance=tol, flags=flags)
 
 
@@ -169,15 +176,22 @@ def _fin(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def distribution_measures(inp: DistributionMeasuresIn, limits: ToolLimits
-                          ) -> DistributionMeasuresOut:
+def distribution_measures(
+    inp: DistributionMeasuresIn, limits: ToolLimits
+) -> DistributionMeasuresOut:
     """Entropy, Gini impurity, cross-entropy, KL (both ways) and JS divergence of distributions."""
     scale = 1 / math.log(2) if inp.unit == "bits" else 1.0
     p = np.array(inp.p, dtype=float)
     p = p / p.sum()
     h_p = -_plogq(p, p) * scale
-    out: dict[str, float | None] = {"entropy_q": None, "gini_q": None, "cross_entropy": None,
-                                    "kl_pq": None, "kl_qp": None, "js_divergence": None}
+    out: dict[str, float | None] = {
+        "entropy_q": None,
+        "gini_q": None,
+        "cross_entropy": None,
+        "kl_pq": None,
+        "kl_qp": None,
+        "js_divergence": None,
+    }
     notes: list[str] = []
     if inp.q is not None:
         q = np.array(inp.q, dtype=float)
@@ -186,15 +200,21 @@ def distribution_measures(inp: DistributionMeasuresIn, limits: ToolLimits
         ce = -_plogq(p, q) * scale
         mix = (p + q) / 2
         js = 0.5 * (_plogq(p, p) - _plogq(p, mix) + _plogq(q, q) - _plogq(q, mix)) * scale
-        out.update(entropy_q=h_q, gini_q=float(1 - np.sum(q * q)), cross_entropy=_fin(ce),
-                   kl_pq=_fin(ce - h_p), kl_qp=_fin(-_plogq(q, p) * scale - h_q),
-                   js_divergence=max(0.0, js))
+        out.update(
+            entropy_q=h_q,
+            gini_q=float(1 - np.sum(q * q)),
+            cross_entropy=_fin(ce),
+            kl_pq=_fin(ce - h_p),
+            kl_qp=_fin(-_plogq(q, p) * scale - h_q),
+            js_divergence=max(0.0, js),
+        )
         if not math.isfinite(ce):
             notes.append("q is 0 where p > 0, so H(p, q) and KL(p‖q) are infinite")
         if out["kl_qp"] is None:
             notes.append("p is 0 where q > 0, so KL(q‖p) is infinite")
-    return DistributionMeasuresOut(unit=inp.unit, entropy_p=h_p, gini_p=float(1 - np.sum(p * p)),
-                                   notes=notes, **out)
+    return DistributionMeasuresOut(
+        unit=inp.unit, entropy_p=h_p, gini_p=float(1 - np.sum(p * p)), notes=notes, **out
+    )
 
 
 # -- Johnson–Lindenstrauss ---------------------------------------------------------------------
@@ -240,8 +260,11 @@ def jl_dimension(inp: JlDimensionIn, limits: ToolLimits) -> JlDimensionOut:
     k = math.ceil(bound - 1e-9)
     reduces = None if inp.original_dimension is None else k < inp.original_dimension
     return JlDimensionOut(
-        k=k, bound=bound, reduces=reduces,
-        formula=f"k ≥ 4·ln({inp.n_points}) / ({e:g}²/2 − {e:g}³/3) = {bound:.2f}")
+        k=k,
+        bound=bound,
+        reduces=reduces,
+        formula=f"k ≥ 4·ln({inp.n_points}) / ({e:g}²/2 − {e:g}³/3) = {bound:.2f}",
+    )
 
 
 # -- Chinchilla ---------------------------------------------------------------------------------

@@ -67,8 +67,16 @@ class MatrixInfoOut(ToolModel):
     condition_number: float | None
     """2-norm condition number σ_max/σ_min; None when the matrix is singular (infinite)."""
 
-    definiteness: Literal["positive definite", "positive semidefinite", "negative definite",
-                          "negative semidefinite", "indefinite"] | None
+    definiteness: (
+        Literal[
+            "positive definite",
+            "positive semidefinite",
+            "negative definite",
+            "negative semidefinite",
+            "indefinite",
+        ]
+        | None
+    )
     """Definiteness from the eigenvalues (symmetric matrices only)."""
 
 
@@ -95,11 +103,18 @@ def matrix_info(inp: MatrixInfoIn, limits: ToolLimits) -> MatrixInfoOut:
         eig_re, eig_im = w.real[order].tolist(), w.imag[order].tolist()
         vecs = v.real[:, order].tolist() if inp.eigenvectors else None
     return MatrixInfoOut(
-        shape=[rows, cols], rank=rank, symmetric=sym,
+        shape=[rows, cols],
+        rank=rank,
+        symmetric=sym,
         determinant=float(np.linalg.det(a)) if square else None,
         trace=float(np.trace(a)) if square else None,
-        eigenvalues=eig_re, eigenvalues_imag=eig_im, eigenvectors=vecs,
-        singular_values=sv.tolist(), condition_number=cond, definiteness=definiteness)
+        eigenvalues=eig_re,
+        eigenvalues_imag=eig_im,
+        eigenvectors=vecs,
+        singular_values=sv.tolist(),
+        condition_number=cond,
+        definiteness=definiteness,
+    )
 
 
 def _definiteness(w: np.ndarray) -> Any:
@@ -150,8 +165,12 @@ def softmax(inp: SoftmaxIn, limits: ToolLimits) -> SoftmaxOut:
     m = float(z.max())
     e = np.exp(z - m)
     lse = m + math.log(float(e.sum()))
-    return SoftmaxOut(probabilities=(e / e.sum()).tolist(), log_probabilities=(z - lse).tolist(),
-                      shift=m, naive_overflows=bool(m > _LOG_MAX))
+    return SoftmaxOut(
+        probabilities=(e / e.sum()).tolist(),
+        log_probabilities=(z - lse).tolist(),
+        shift=m,
+        naive_overflows=bool(m > _LOG_MAX),
+    )
 
 
 class LogSumExpIn(ToolModel):
@@ -182,8 +201,12 @@ def logsumexp(inp: LogSumExpIn, limits: ToolLimits) -> LogSumExpOut:
     x = np.array(inp.values, dtype=float)
     m = float(x.max())
     value = m + math.log(float(np.exp(x - m).sum()))
-    return LogSumExpOut(value=value, shift=m, naive_overflows=bool(m > _LOG_MAX),
-                        naive_underflows=bool(m < _LOG_TINY))
+    return LogSumExpOut(
+        value=value,
+        shift=m,
+        naive_overflows=bool(m > _LOG_MAX),
+        naive_underflows=bool(m < _LOG_TINY),
+    )
 
 
 TOOLS = (matrix_info, softmax, logsumexp)

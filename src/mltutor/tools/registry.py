@@ -125,9 +125,7 @@ def check_sizes(value: Any, limits: ToolLimits, where: str = "arguments") -> Non
             check_sizes(getattr(value, name), limits, name)
     elif isinstance(value, str):
         if len(value) > limits.max_input_chars:
-            raise LimitExceeded(
-                f"{where}: text is longer than {limits.max_input_chars} characters"
-            )
+            raise LimitExceeded(f"{where}: text is longer than {limits.max_input_chars} characters")
     elif isinstance(value, dict):
         if len(value) > limits.max_list_len:
             raise LimitExceeded(f"{where}: more than {limits.max_list_len} entries")

@@ -109,16 +109,24 @@ class ZTestIn(ToolModel):
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> ZTestIn:
-        need = {"mean": ("sample_mean", "sigma", "n"), "one_proportion": ("successes", "n"),
-                "two_proportions": ("successes_a", "n_a", "successes_b", "n_b")}[self.kind]
+        need = {
+            "mean": ("sample_mean", "sigma", "n"),
+            "one_proportion": ("successes", "n"),
+            "two_proportions": ("successes_a", "n_a", "successes_b", "n_b"),
+        }[self.kind]
         missing = [f for f in need if getattr(self, f) is None]
         if missing:
             raise ValueError(f"kind {self.kind!r} needs {', '.join(missing)}")
-        if self.kind == "one_proportion" and self.successes is not None and self.n is not None \
-                and self.successes > self.n:
+        if (
+            self.kind == "one_proportion"
+            and self.successes is not None
+            and self.n is not None
+            and self.successes > self.n
+        ):
             raise ValueError("successes cannot exceed n")
         too_many = (self.successes_a or 0) > (self.n_a or 0) or (
-            (self.successes_b or 0) > (self.n_b or 0))
+            (self.successes_b or 0) > (self.n_b or 0)
+        )
         if self.kind == "two_proportions" and too_many:
             raise ValueError("successes cannot exceed the group size")
         return self
@@ -149,9 +157,17 @@ def z_test(inp: ZTestIn, limits: ToolLimits) -> TestOut:
         raise ToolError("the standard error is zero (all outcomes identical), so z is undefined")
     z = est / se
     p = _p_value(z, inp.alternative, norm)
-    return TestOut(statistic=z, df=None, p_value=p, alpha=inp.alpha,
-                   critical_value=_critical(inp.alpha, inp.alternative, norm),
-                   reject_null=p < inp.alpha, estimate=est, standard_error=se, method=method)
+    return TestOut(
+        statistic=z,
+        df=None,
+        p_value=p,
+        alpha=inp.alpha,
+        critical_value=_critical(inp.alpha, inp.alternative, norm),
+        reject_null=p < inp.alpha,
+        estimate=est,
+        standard_error=se,
+        method=method,
+    )
 
 
 # -- t test -----------------------------------------------------------------------------------
@@ -206,14 +222,17 @@ class TTestIn(ToolModel):
             return self
         for side in ("a", "b") if two else ("a",):
             if getattr(self, side) is None and None in (
-                    getattr(self, f"mean_{side}"), getattr(self, f"sd_{side}"),
-                    getattr(self, f"n_{side}")):
+                getattr(self, f"mean_{side}"),
+                getattr(self, f"sd_{side}"),
+                getattr(self, f"n_{side}"),
+            ):
                 raise ValueError(f"give sample {side} or all of mean_{side}, sd_{side}, n_{side}")
         return self
 
 
-def summary(data: list[float] | None, mean: float | None, sd: float | None, n: int | None
-            ) -> tuple[float, float, int]:
+def summary(
+    data: list[float] | None, mean: float | None, sd: float | None, n: int | None
+) -> tuple[float, float, int]:
     """(mean, sample sd with n − 1, n) from raw data, or the given summaries."""
     if data is not None:
         arr = np.array(data, dtype=float)
@@ -252,9 +271,17 @@ def t_test(inp: TTestIn, limits: ToolLimits) -> TestOut:
     dist = st.t(df)
     t = est / se
     p = _p_value(t, inp.alternative, dist)
-    return TestOut(statistic=t, df=df, p_value=p, alpha=inp.alpha,
-                   critical_value=_critical(inp.alpha, inp.alternative, dist),
-                   reject_null=p < inp.alpha, estimate=est, standard_error=se, method=method)
+    return TestOut(
+        statistic=t,
+        df=df,
+        p_value=p,
+        alpha=inp.alpha,
+        critical_value=_critical(inp.alpha, inp.alternative, dist),
+        reject_null=p < inp.alpha,
+        estimate=est,
+        standard_error=se,
+        method=method,
+    )
 
 
 # -- multiple testing -------------------------------------------------------------------------
@@ -270,7 +297,8 @@ class MultipleTestingIn(ToolModel):
     """Family-wise error rate (Bonferroni, Holm) or false discovery rate (BH) to control."""
 
     methods: list[Literal["bonferroni", "holm", "bh"]] = Field(
-        default=["bonferroni", "holm", "bh"], min_length=1, max_length=3)
+        default=["bonferroni", "holm", "bh"], min_length=1, max_length=3
+    )
     """Corrections: "bonferroni", "holm" (step-down) and/or "bh" (Benjamini–Hochberg step-up)."""
 
     @model_validator(mode="after")
@@ -348,8 +376,15 @@ def multiple_testing(inp: MultipleTestingIn, limits: ToolLimits) -> MultipleTest
         fn, rule = _RULES[method]
         adj = fn(p)
         reject = [bool(a <= inp.alpha) for a in adj]
-        results.append(CorrectionOut(method=method, adjusted_p_values=adj.tolist(), reject=reject,
-                                     n_rejected=sum(reject), rule=rule))
+        results.append(
+            CorrectionOut(
+                method=method,
+                adjusted_p_values=adj.tolist(),
+                reject=reject,
+                n_rejected=sum(reject),
+                rule=rule,
+            )
+        )
     return MultipleTestingOut(m=len(p), results=results)
 
 

@@ -162,8 +162,9 @@ class TutorApp(App[int]):
                 return
             post("created", service=service)
             try:
-                service.start(progress=lambda message, done: post("progress", message=message,
-                                                                  fraction=done))
+                service.start(
+                    progress=lambda message, done: post("progress", message=message, fraction=done)
+                )
                 status = service.status()
             except Exception as exc:
                 post("degraded", reason=_reason(exc))
@@ -196,7 +197,8 @@ class TutorApp(App[int]):
         elif event.kind == "progress":
             fraction = event.data["fraction"]
             self.service_view = ServiceView(
-                "starting", str(event.data["message"]),
+                "starting",
+                str(event.data["message"]),
                 None if fraction is None else max(0.0, min(1.0, float(fraction))),
             )
         elif event.kind == "started":
@@ -204,7 +206,8 @@ class TutorApp(App[int]):
         elif event.kind == "degraded":
             reason = event.data["reason"]
             self.service_view = ServiceView(
-                "degraded", f"tutor not ready: {reason} · F5 retries · check mode works",
+                "degraded",
+                f"tutor not ready: {reason} · F5 retries · check mode works",
                 reason=reason,
             )
         elif event.kind == "unavailable":
@@ -264,8 +267,9 @@ class TutorApp(App[int]):
 
         if not isinstance(self.screen, ConfirmScreen):
             self.push_screen(
-                ConfirmScreen("An answer is still being generated. Stop it and quit?",
-                              yes="Quit", no="Stay"),
+                ConfirmScreen(
+                    "An answer is still being generated. Stop it and quit?", yes="Quit", no="Stay"
+                ),
                 confirmed,
             )
 
@@ -316,13 +320,22 @@ class TutorApp(App[int]):
         ]
         for n in (1, 2, 4, 8):
             now = " (current)" if s.best_of == n else ""
-            entries.append((f"Settings: best-of-N = {n}{now}",
-                            "candidate answers generated and scored per question",
-                            partial(self._apply, {"best_of": n}, restart=False)))
+            entries.append(
+                (
+                    f"Settings: best-of-N = {n}{now}",
+                    "candidate answers generated and scored per question",
+                    partial(self._apply, {"best_of": n}, restart=False),
+                )
+            )
         for code, name in (("auto", "follow the question"), ("en", "English"), ("ru", "Russian")):
             now = " (current)" if s.language == code else ""
-            entries.append((f"Settings: answer language = {code}{now}", name,
-                            partial(self._apply, {"language": code}, restart=True)))
+            entries.append(
+                (
+                    f"Settings: answer language = {code}{now}",
+                    name,
+                    partial(self._apply, {"language": code}, restart=True),
+                )
+            )
         return entries
 
     def _choose_provider(self) -> None:
@@ -331,8 +344,9 @@ class TutorApp(App[int]):
                 base_url, model = result
                 self._apply({"base_url": base_url or None, "model": model or None}, restart=True)
 
-        self.push_screen(ProviderScreen(self.settings.base_url or "", self.settings.model or ""),
-                         chosen)
+        self.push_screen(
+            ProviderScreen(self.settings.base_url or "", self.settings.model or ""), chosen
+        )
 
     def _apply(self, changes: dict[str, Any], *, restart: bool) -> None:
         new = self.settings.model_copy(update=changes)
@@ -343,8 +357,10 @@ class TutorApp(App[int]):
             self.restart_service(new)
         else:
             self.settings = new
-        shown = ", ".join(f"{k.replace('_', '-')} = {v if v is not None else 'default'}"
-                          for k, v in changes.items())
+        shown = ", ".join(
+            f"{k.replace('_', '-')} = {v if v is not None else 'default'}"
+            for k, v in changes.items()
+        )
         self.notify(f"{shown} (for this run)", title="Settings")
 
 
@@ -372,8 +388,9 @@ def _status_view(status: ServiceStatus) -> ServiceView:
     if status.ready:
         return ServiceView("ready", f"{status.model} · {where} · ready")
     detail = status.detail or "the model is not answering"
-    return ServiceView("degraded", f"{status.model} · {where} · not ready: {detail} · F5 retries",
-                       reason=detail)
+    return ServiceView(
+        "degraded", f"{status.model} · {where} · not ready: {detail} · F5 retries", reason=detail
+    )
 
 
 def create_app(settings: Settings, service_factory: ServiceFactory | None = None) -> TutorApp:

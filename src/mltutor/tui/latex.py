@@ -190,7 +190,11 @@ class _Parser:
             num, den = self._argument(), self._argument()
             rest = self.src[self.pos :].lstrip(" ")[:1]
             # a space keeps "d/dx (x²)" from reading as "d/(dx(x²))"
-            gap = " " if rest and (rest.isalnum() or rest in "(\\[{") and not self._space_next() else ""
+            gap = (
+                " "
+                if rest and (rest.isalnum() or rest in "(\\[{") and not self._space_next()
+                else ""
+            )
             return f"{_wrap(num)}/{_wrap(den)}{gap}"
         if name == "sqrt":
             return self._sqrt()

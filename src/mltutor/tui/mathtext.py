@@ -63,9 +63,12 @@ def render_markdown(text: str, *, partial: bool = False) -> str:
             if fence is not None or m:
                 if fence is None and m:
                     fence = m.group(1)
-                elif fence is not None and m and m.group(1).startswith(fence) and not line[
-                    m.end() :
-                ].strip():
+                elif (
+                    fence is not None
+                    and m
+                    and m.group(1).startswith(fence)
+                    and not line[m.end() :].strip()
+                ):
                     fence = None
                 out.append(line)
                 pos = line_end
@@ -174,7 +177,9 @@ class StreamRenderer:
     def render(self, raw: str) -> str:
         """The display form of ``raw`` (which must extend the previous call's ``raw``)."""
         self._seal(raw)
-        return "".join(self._sealed_display) + render_markdown(raw[self._sealed_raw :], partial=True)
+        return "".join(self._sealed_display) + render_markdown(
+            raw[self._sealed_raw :], partial=True
+        )
 
     def _seal(self, raw: str) -> None:
         while True:

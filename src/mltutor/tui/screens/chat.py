@@ -238,16 +238,20 @@ class ChatScreen(Screen[None]):
                 self.notify("Stop the current answer first (esc).", severity="warning")
                 return
             call_in_thread(
-                self, lambda: service.transcript(sid),
-                lambda entries: self._open_session(sid, entries), self._session_error,
+                self,
+                lambda: service.transcript(sid),
+                lambda entries: self._open_session(sid, entries),
+                self._session_error,
             )
         elif event.action == "rename":
 
             def renamed(new_title: str | None) -> None:
                 if new_title:
                     call_in_thread(
-                        self, lambda: service.rename_session(sid, new_title),
-                        lambda _: self.refresh_sessions(), self._session_error,
+                        self,
+                        lambda: service.rename_session(sid, new_title),
+                        lambda _: self.refresh_sessions(),
+                        self._session_error,
                     )
 
             self.app.push_screen(PromptScreen("Rename session", title), renamed)
@@ -256,8 +260,10 @@ class ChatScreen(Screen[None]):
             def confirmed(yes: bool | None) -> None:
                 if yes:
                     call_in_thread(
-                        self, lambda: service.delete_session(sid),
-                        lambda _: self._deleted(sid), self._session_error,
+                        self,
+                        lambda: service.delete_session(sid),
+                        lambda _: self._deleted(sid),
+                        self._session_error,
                     )
 
             self.app.push_screen(ConfirmScreen(f"Delete the session “{title}”?"), confirmed)
@@ -269,9 +275,10 @@ class ChatScreen(Screen[None]):
         await log.remove_children()
         questions = [i for i, e in enumerate(entries) if e.role == "user"]
         hidden = len(questions) - MAX_EXCHANGES_SHOWN
-        shown = entries[questions[hidden]:] if hidden > 0 else entries
+        shown = entries[questions[hidden] :] if hidden > 0 else entries
         widgets: list[Widget] = [
-            UserMessage(e.content) if e.role == "user"
+            UserMessage(e.content)
+            if e.role == "user"
             else AnswerMessage(content=e.content, citations=e.citations)
             for e in shown
         ]
@@ -329,7 +336,8 @@ class ChatScreen(Screen[None]):
         def chosen(path: str | None) -> None:
             if path:
                 call_in_thread(
-                    self, lambda: _export(service, sid, Path(path).expanduser()),
+                    self,
+                    lambda: _export(service, sid, Path(path).expanduser()),
                     lambda written: self.notify(f"Exported to {written}", title="Export"),
                     lambda message: self.notify(message, title="Export failed", severity="error"),
                 )
@@ -356,8 +364,10 @@ def _title(question: str) -> str:
 
 def _hidden_note(count: int) -> Text:
     noun = "exchange is" if count == 1 else "exchanges are"
-    return Text(f"⋯ {count} earlier {noun} not shown here; ctrl+o exports the whole session",
-                style="dim italic")
+    return Text(
+        f"⋯ {count} earlier {noun} not shown here; ctrl+o exports the whole session",
+        style="dim italic",
+    )
 
 
 def _slug(title: str) -> str:

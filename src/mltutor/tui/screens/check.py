@@ -106,7 +106,9 @@ class CheckScreen(Screen[None]):
         if service is None:
             if view.phase == "starting":
                 self._check_when_ready = True
-                steps.show_message("waiting for the tutor to load; the check runs as soon as it can…")
+                steps.show_message(
+                    "waiting for the tutor to load; the check runs as soon as it can…"
+                )
             else:
                 steps.show_message(f"checker unavailable: {view.reason or view.text}", error=True)
             return
@@ -150,7 +152,8 @@ class CheckScreen(Screen[None]):
         if service is None or view.phase != "ready":
             self.notify(
                 f"Explaining needs a model: {view.reason or view.text}",
-                title="No model", severity="warning",
+                title="No model",
+                severity="warning",
             )
             return
         text = self._checked_text

@@ -139,7 +139,9 @@ class ToolsPanel(_Panel):
         call = self._calls.setdefault(event.call_id, {"name": event.name, "args": {}})
         call["state"] = "ok" if event.ok else "error"
         call["summary"] = event.summary or (
-            _short(event.result.get("error", event.result)) if not event.ok else _short(event.result)
+            _short(event.result.get("error", event.result))
+            if not event.ok
+            else _short(event.result)
         )
         self._refresh_calls()
 
@@ -156,7 +158,9 @@ class ToolsPanel(_Panel):
             text.append(call["name"], style="bold")
             text.append("(" + _short(call["args"], 70) + ")", style="dim")
             if "summary" in call:
-                text.append("\n    " + call["summary"], style="" if call["state"] == "ok" else "red")
+                text.append(
+                    "\n    " + call["summary"], style="" if call["state"] == "ok" else "red"
+                )
         self.title = "Tools · " + ", ".join(names)
         self._render_body(text)
 

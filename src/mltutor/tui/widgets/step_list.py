@@ -58,8 +58,11 @@ def step_text(step: StepReport, *, first_wrong: bool) -> tuple[Table, str]:
     grid.add_column(width=14, no_wrap=True)
     grid.add_column(width=3, justify="right", no_wrap=True)
     grid.add_column(ratio=1)
-    grid.add_row(Text(f"{mark} {step.status}", style=f"bold {colour}"),
-                 Text(str(step.line), style="dim"), body)
+    grid.add_row(
+        Text(f"{mark} {step.status}", style=f"bold {colour}"),
+        Text(str(step.line), style="dim"),
+        body,
+    )
     plain = f"{mark} {step.status:<12} {step.line:>3}  {body.plain}"
     return grid, plain
 
