@@ -24,7 +24,7 @@ from tests.agent.fake_openai_server import FakeOpenAIServer, text  # noqa: E402
 from mltutor.agent.endpoint import EndpointConfig  # noqa: E402
 from mltutor.agent.events import Citation  # noqa: E402
 from mltutor.agent.providers import OpenAIChatModel  # noqa: E402
-from mltutor.agent.tutor import Tutor, run_once  # noqa: E402
+from mltutor.agent.tutor import Tutor, notes_retriever, run_once  # noqa: E402
 from mltutor.settings import Settings  # noqa: E402
 
 ANSWER = (
@@ -51,25 +51,7 @@ def fixed_retriever(query: str, k: int) -> list[Citation]:
 
 
 def real_retriever(data_dir: Path) -> Any:
-    from mltutor.knowledge.base import open_knowledge_base
-
-    kb = open_knowledge_base(data_dir=data_dir, chroma_url=None)
-    kb.ensure_index()
-
-    def search(query: str, k: int) -> list[Citation]:
-        return [
-            Citation(
-                label=h.citation,
-                topic=h.topic,
-                heading=h.heading,
-                source=h.source,
-                score=h.score,
-                text=h.text,
-            )
-            for h in kb.search(query, k=k)
-        ]
-
-    return search
+    return notes_retriever(data_dir, None)
 
 
 def measure(retriever: Any, best_of: int, turns: int) -> dict[str, float]:

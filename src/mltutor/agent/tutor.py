@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from mltutor.agent.chat import ChatModel
@@ -25,6 +26,34 @@ from mltutor.tools.checker import CheckReport, check_derivation
 
 ModelFactory = Callable[[Progress], ChatModel]
 RetrieverFactory = Callable[[Progress], Callable[[str, int], list[Citation]]]
+
+
+def notes_retriever(
+    data_dir: Path, chroma_url: str | None, progress: Progress | None = None
+) -> Callable[[str, int], list[Citation]]:
+    """Open (building if needed) the knowledge base and adapt its hits to citations."""
+    from mltutor.knowledge.base import open_knowledge_base
+
+    report: Progress = progress or (lambda msg, frac: None)
+    kb = open_knowledge_base(
+        data_dir=data_dir, chroma_url=chroma_url, progress=lambda msg: report(msg, None)
+    )
+    kb.ensure_index()
+
+    def search(query: str, k: int) -> list[Citation]:
+        return [
+            Citation(
+                label=h.citation,
+                topic=h.topic,
+                heading=h.heading,
+                source=h.source,
+                score=h.score,
+                text=h.text,
+            )
+            for h in kb.search(query, k=k)
+        ]
+
+    return search
 
 
 class Tutor:
@@ -61,29 +90,7 @@ class Tutor:
     # -- start-up --------------------------------------------------------------------------
 
     def _default_retriever(self, progress: Progress) -> Callable[[str, int], list[Citation]]:
-        from mltutor.knowledge.base import open_knowledge_base
-
-        kb = open_knowledge_base(
-            data_dir=self.settings.data_dir,
-            chroma_url=self.settings.chroma_url,
-            progress=lambda msg: progress(msg, None),
-        )
-        kb.ensure_index()
-
-        def search(query: str, k: int) -> list[Citation]:
-            return [
-                Citation(
-                    label=h.citation,
-                    topic=h.topic,
-                    heading=h.heading,
-                    source=h.source,
-                    score=h.score,
-                    text=h.text,
-                )
-                for h in kb.search(query, k=k)
-            ]
-
-        return search
+        return notes_retriever(self.settings.data_dir, self.settings.chroma_url, progress)
 
     def _default_model(self, progress: Progress) -> ChatModel:
         from mltutor.agent.model_setup import connect_model

@@ -164,26 +164,29 @@ _LATEX_OPS = {
     "mid": "|",
     "%": "%",
 }
-_LATEX_FUNCS = {
-    "ln",
-    "log",
-    "exp",
-    "sin",
-    "cos",
-    "tan",
-    "cot",
-    "sec",
-    "csc",
-    "sinh",
-    "cosh",
-    "tanh",
-    "arcsin",
-    "arccos",
-    "arctan",
-    "max",
-    "min",
-    "lg",
-}
+# functions LaTeX writes as commands (\sin x); also the ones plain text may write without parens
+LATEX_FUNCTIONS = frozenset(
+    {
+        "ln",
+        "log",
+        "exp",
+        "sin",
+        "cos",
+        "tan",
+        "cot",
+        "sec",
+        "csc",
+        "sinh",
+        "cosh",
+        "tanh",
+        "arcsin",
+        "arccos",
+        "arctan",
+        "max",
+        "min",
+        "lg",
+    }
+)
 _LATEX_ACCENTS = {"hat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde", "widehat": "hat"}
 _LATEX_TEXT = {"mathrm", "text", "operatorname", "mathit", "textrm", "mathbf", "boldsymbol"}
 
@@ -336,7 +339,7 @@ def _latex_command(text: str, i: int, emit: Callable[[str, str, int], None]) -> 
     elif cmd in GREEK_NAMES:
         name = {"varepsilon": "epsilon", "varphi": "phi", "vartheta": "theta"}.get(cmd, cmd)
         emit(NAME, name, i)
-    elif cmd in _LATEX_FUNCS:
+    elif cmd in LATEX_FUNCTIONS:
         emit(NAME, cmd, i)
     elif cmd in _LATEX_ACCENTS:
         inner, j = _braced(text, j)

@@ -13,7 +13,7 @@ from typing import Any
 
 import sympy as sp
 
-from mltutor.tools.parsing.lexer import GREEK_NAMES
+from mltutor.tools.parsing.lexer import GREEK_NAMES, LATEX_FUNCTIONS
 
 
 def _sigmoid(x: Any) -> Any:
@@ -67,28 +67,7 @@ FUNCTIONS: dict[str, tuple[int, int, Callable[..., Any]]] = {
     "choose": (2, 2, sp.binomial),
 }
 # functions written without parentheses in LaTeX style: \sin x, ln x
-PREFIX_FUNCTIONS = frozenset(
-    {
-        "sin",
-        "cos",
-        "tan",
-        "cot",
-        "sec",
-        "csc",
-        "sinh",
-        "cosh",
-        "tanh",
-        "arcsin",
-        "arccos",
-        "arctan",
-        "ln",
-        "log",
-        "log2",
-        "log10",
-        "lg",
-        "exp",
-    }
-)
+PREFIX_FUNCTIONS = (LATEX_FUNCTIONS - {"max", "min"}) | {"log2", "log10"}
 # one-letter names that mean an unknown function when written f(x)
 FUNCTION_LETTERS = frozenset({"f", "g", "h", "F", "G", "H"})
 CONSTANTS: dict[str, Any] = {"e": sp.E, "pi": sp.pi, "oo": sp.oo, "inf": sp.oo, "infty": sp.oo}
