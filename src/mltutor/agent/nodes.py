@@ -16,7 +16,7 @@ from langgraph.runtime import Runtime
 
 from mltutor.agent import prompts
 from mltutor.agent.chat import ChatModel
-from mltutor.agent.claims import Verification, verify
+from mltutor.agent.claims import verify
 from mltutor.agent.errors import Cancelled, ProviderError
 from mltutor.agent.events import (
     CandidateScoredEvent,
@@ -389,4 +389,4 @@ def _verified_sentence(v: dict[str, Any], tool_calls: list[dict[str, Any]]) -> s
     return "; ".join(parts).capitalize() + "."
 
 
-__all__ = ["Retriever", "TutorNodes", "Verification"]
+__all__ = ["Retriever", "TutorNodes"]

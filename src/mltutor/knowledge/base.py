@@ -100,12 +100,15 @@ class KnowledgeBase:
         store.probe()
         return store, chunks
 
-    def _ensure_notes(self) -> ChunkStore:
-        if self._notes is not None:
-            return self._notes
-        recovered = False
+    def _open_or_failure(
+        self, collection: str, dirname: str
+    ) -> tuple[ChunkStore, list[Chunk]] | BaseException:
+        """Open a store, or return why a *local* store is unreadable (the caller recovers).
+
+        Our own errors, fatal signals (Ctrl-C) and failures of a remote server are raised instead.
+        """
         try:
-            store, chunks = self._open_store(NOTES_COLLECTION, "notes")
+            return self._open_store(collection, dirname)
         except KnowledgeError:
             raise
         except BaseException as exc:
@@ -113,7 +116,17 @@ class KnowledgeBase:
                 raise
             if self.chroma_url:
                 raise self._remote_error(exc) from exc
-            self.progress(f"the knowledge index was unreadable ({describe(exc)}); rebuilding…")
+            return exc
+
+    def _ensure_notes(self) -> ChunkStore:
+        if self._notes is not None:
+            return self._notes
+        recovered = False
+        opened = self._open_or_failure(NOTES_COLLECTION, "notes")
+        if isinstance(opened, tuple):
+            store, chunks = opened
+        else:
+            self.progress(f"the knowledge index was unreadable ({describe(opened)}); rebuilding…")
             self._discard_local("notes", keep=False)
             store, chunks = self._reopen(NOTES_COLLECTION, "notes")
             recovered = True
@@ -153,18 +166,13 @@ class KnowledgeBase:
     def _ensure_user(self) -> ChunkStore:
         if self._user is not None:
             return self._user
-        try:
-            store, chunks = self._open_store(USER_COLLECTION, "user")
-        except KnowledgeError:
-            raise
-        except BaseException as exc:
-            if is_fatal(exc):
-                raise
-            if self.chroma_url:
-                raise self._remote_error(exc) from exc
+        opened = self._open_or_failure(USER_COLLECTION, "user")
+        if isinstance(opened, tuple):
+            store, chunks = opened
+        else:
             aside = self._discard_local("user", keep=True)
             self.progress(
-                f"your material index was unreadable ({describe(exc)}); a copy is kept in {aside}"
+                f"your material index was unreadable ({describe(opened)}); a copy is kept in {aside}"
             )
             store, chunks = self._reopen(USER_COLLECTION, "user")
             store.set_meta(embedder=embedder_id())

@@ -6,7 +6,7 @@ Inputs accept either raw data or summary statistics, as interview questions pose
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field, FiniteFloat, model_validator
@@ -155,15 +155,22 @@ def z_test(inp: ZTestIn, limits: ToolLimits) -> TestOut:
         method = "two-proportion z test (pooled): z = (p̂_B − p̂_A)/√(p̂(1−p̂)(1/n_A + 1/n_B))"
     if se == 0:
         raise ToolError("the standard error is zero (all outcomes identical), so z is undefined")
-    z = est / se
-    p = _p_value(z, inp.alternative, norm)
+    return _test_out(est, se, norm, None, inp.alternative, inp.alpha, method)
+
+
+def _test_out(
+    est: float, se: float, dist: Any, df: float | None, alternative: str, alpha: float, method: str
+) -> TestOut:
+    """Statistic, p-value and decision of a z or t test from its estimate and standard error."""
+    stat = est / se
+    p = _p_value(stat, alternative, dist)
     return TestOut(
-        statistic=z,
-        df=None,
+        statistic=stat,
+        df=df,
         p_value=p,
-        alpha=inp.alpha,
-        critical_value=_critical(inp.alpha, inp.alternative, norm),
-        reject_null=p < inp.alpha,
+        alpha=alpha,
+        critical_value=_critical(alpha, alternative, dist),
+        reject_null=p < alpha,
         estimate=est,
         standard_error=se,
         method=method,
@@ -268,20 +275,7 @@ def t_test(inp: TTestIn, limits: ToolLimits) -> TestOut:
                 method = "Welch two-sample t test (unequal variances), Welch–Satterthwaite df"
     if se == 0:
         raise ToolError("the standard error is zero (no variation in the data), so t is undefined")
-    dist = st.t(df)
-    t = est / se
-    p = _p_value(t, inp.alternative, dist)
-    return TestOut(
-        statistic=t,
-        df=df,
-        p_value=p,
-        alpha=inp.alpha,
-        critical_value=_critical(inp.alpha, inp.alternative, dist),
-        reject_null=p < inp.alpha,
-        estimate=est,
-        standard_error=se,
-        method=method,
-    )
+    return _test_out(est, se, st.t(df), df, inp.alternative, inp.alpha, method)
 
 
 # -- multiple testing -------------------------------------------------------------------------

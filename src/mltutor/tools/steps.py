@@ -216,8 +216,5 @@ def check_line(text: str, state: State, limits: ToolLimits) -> tuple[StepOutcome
             return StepOutcome(
                 "unverifiable", f"could not decide '{cur.text}': {result.detail}", cur.col
             ), State(defs, cur.expr)
-    how = {"symbolic": "symbolically", "numeric": "numerically"}
-    methods = "verified"
-    return StepOutcome("ok", methods + (" " + how.get(result.method, "") if chain else "")), State(
-        defs, chain[-1].expr if isinstance(chain[-1], Part) else chain[-1]
-    )
+    how = {"symbolic": "verified symbolically", "numeric": "verified numerically"}
+    return StepOutcome("ok", how.get(result.method, "verified")), State(defs, chain[-1].expr)
