@@ -25,7 +25,7 @@ import platformdirs
 from openai import OpenAI
 
 from mltutor.agent.embedded import EmbeddedServer, assemble_model
-from mltutor.agent.embedded_server import usable_cpus
+from mltutor.agent.embedded.server import usable_cpus
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "embedded.json"

@@ -163,7 +163,7 @@ def _cmd_knowledge_remove(args: argparse.Namespace) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
-    from mltutor.agent.tutor import create_service, run_once
+    from mltutor.agent.facade import create_service, run_once
     from mltutor.settings import load_settings
 
     service = create_service(load_settings())
@@ -210,8 +210,8 @@ def _cmd_ask(args: argparse.Namespace) -> int:
 
 
 def _cmd_sessions(args: argparse.Namespace) -> int:
+    from mltutor.agent import create_service
     from mltutor.agent.errors import SessionError
-    from mltutor.agent.tutor import create_service
     from mltutor.settings import load_settings
 
     if args.action != "list" and not args.id:

@@ -7,8 +7,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from mltutor.agent.chat import Completion, ToolCall
 from mltutor.agent.errors import ProviderError
+from mltutor.agent.llm import Completion, ToolCall
 
 
 class ScriptedChatModel:

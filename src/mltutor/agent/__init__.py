@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mltutor.agent.tutor import create_service
+    from mltutor.agent.facade import create_service
 
 __all__ = ["create_service"]
 
-_LAZY = {"create_service": "mltutor.agent.tutor"}
+_LAZY = {"create_service": "mltutor.agent.facade"}
 
 
 def __getattr__(name: str) -> Any:

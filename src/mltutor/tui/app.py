@@ -58,7 +58,7 @@ def default_service_factory(settings: Settings) -> TutorService:
         module, _, name = spec.partition(":")
         factory: ServiceFactory = getattr(importlib.import_module(module), name)
         return factory(settings)
-    from mltutor.agent.tutor import create_service
+    from mltutor.agent import create_service
 
     service: TutorService = create_service(settings)
     return service

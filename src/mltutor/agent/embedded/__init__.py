@@ -18,7 +18,7 @@ serialises them), and ``GET /v1/models`` blocks while a generation runs.
 
 from __future__ import annotations
 
-from mltutor.agent.embedded_model import (
+from mltutor.agent.embedded.model import (
     MODEL_FILE_NAME,
     MODEL_SHA256,
     ModelPart,
@@ -29,7 +29,7 @@ from mltutor.agent.embedded_model import (
     locate_parts,
     verify_file,
 )
-from mltutor.agent.embedded_server import (
+from mltutor.agent.embedded.server import (
     MODEL_ALIAS,
     CommandBuilder,
     EmbeddedServer,

@@ -27,7 +27,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from mltutor.agent.embedded_server import MODEL_ALIAS
+from mltutor.agent.embedded import MODEL_ALIAS
 from mltutor.agent.errors import ProviderError
 from mltutor.settings import Settings
 

@@ -10,7 +10,7 @@ import pytest
 
 from mltutor.agent.errors import ProviderError
 from mltutor.agent.events import Citation
-from mltutor.agent.tutor import Tutor, run_once
+from mltutor.agent.facade import Tutor, run_once
 from mltutor.settings import Settings
 from tests.agent.fakes import ScriptedChatModel
 

@@ -9,9 +9,9 @@ import pytest
 
 from mltutor.agent.errors import Cancelled, ProviderError
 from mltutor.agent.events import Citation
-from mltutor.agent.graph import build_graph
-from mltutor.agent.state import RunContext
-from mltutor.agent.toolbox import ToolBox
+from mltutor.agent.tutor.graph import build_graph
+from mltutor.agent.tutor.state import RunContext
+from mltutor.agent.tutor.toolbox import ToolBox
 from tests.agent.fakes import ScriptedChatModel, malformed, tool_completion
 
 CALCULUS_HIT = Citation(

@@ -24,13 +24,17 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mltutor.agent.chat import Completion, Message, ToolCall
-from mltutor.agent.endpoint import PLACEHOLDER_API_KEY, EndpointConfig
 from mltutor.agent.errors import ProviderError, ProviderErrorKind
+from mltutor.agent.llm.chat import Completion, Message, ToolCall
+from mltutor.agent.llm.endpoint import PLACEHOLDER_API_KEY, EndpointConfig
+from mltutor.agent.llm.translate import (
+    SHOWN_CHARS,
+    bad_response,
+    retry_after,
+    translate_error,
+)
 
 if TYPE_CHECKING:
     import openai
@@ -45,9 +49,6 @@ _TRANSIENT: frozenset[ProviderErrorKind] = frozenset(
     {"unreachable", "timeout", "rate_limit", "server"}
 )
 """Failures that may pass on their own, so an attempt is repeated after a backoff."""
-
-_SHOWN_CHARS = 200
-"""How much of a server message or broken tool-call JSON an error message quotes."""
 
 
 def json_response_format(
@@ -89,7 +90,7 @@ class EntityDecoder:
 
 
 class OpenAIChatModel:
-    """:class:`~mltutor.agent.chat.ChatModel` over the chat-completions API of one endpoint.
+    """:class:`~mltutor.agent.llm.chat.ChatModel` over the chat-completions API of one endpoint.
 
     Thread-safe: graph nodes may call it concurrently (best-of-N). The ``openai`` client is created on
     first use (importing ``openai`` takes about a second, which commands that never chat should not pay)
@@ -195,7 +196,7 @@ class OpenAIChatModel:
             if decoder is not None and (rest := decoder.flush()):
                 yield rest
         except Exception as exc:
-            error = self._translate(exc, url, during_stream=True)
+            error = translate_error(exc, url, self._config, during_stream=True)
             if error is None:
                 raise
             raise error from exc
@@ -232,7 +233,7 @@ class OpenAIChatModel:
             try:
                 return request(client), url
             except Exception as exc:
-                error = self._translate(exc, url)
+                error = translate_error(exc, url, self._config)
                 if error is None:
                     raise
                 delay = self._retry_delay(error, exc, attempt)
@@ -308,115 +309,11 @@ class OpenAIChatModel:
         if error.kind not in _TRANSIENT or not error.retryable or attempt >= cfg.max_retries:
             return None
         headers = getattr(getattr(exc, "response", None), "headers", None)
-        server_says = _retry_after(headers) if headers is not None else None
+        server_says = retry_after(headers) if headers is not None else None
         if server_says is not None:
             return min(server_says, cfg.retry_after_cap_s)
         step = min(cfg.backoff_max_s, cfg.backoff_base_s * 2.0**attempt)
         return step / 2 + self._rng.uniform(0, step / 2)
-
-    # -- errors ------------------------------------------------------------------------------------
-
-    def _translate(
-        self, exc: Exception, url: str, *, during_stream: bool = False
-    ) -> ProviderError | None:
-        """A ``ProviderError`` a user can act on, or None for exceptions that are not endpoint failures."""
-        import openai
-
-        cfg = self._config
-        server = "the embedded model server" if cfg.embedded else "the model server"
-        if isinstance(exc, openai.APITimeoutError):
-            when = "in the middle of an answer" if during_stream else ""
-            return ProviderError(
-                f"no answer from {server} at {url} within {cfg.timeout_s:g} s {when}".rstrip()
-                + " — raise MLTUTOR_REQUEST_TIMEOUT_S, or use a smaller or faster model",
-                "timeout",
-                retryable=True,
-            )
-        if isinstance(exc, openai.APIConnectionError):
-            if during_stream:
-                message = (
-                    f"the connection to {server} at {url} broke in the middle of the answer — "
-                    "ask again; if it keeps happening, check the server"
-                )
-            elif cfg.embedded:
-                message = (
-                    f"cannot reach the embedded model server at {url} — it may have stopped; "
-                    "it is restarted on the next request"
-                )
-            else:
-                message = f"cannot reach the model server at {url} — is it running? check MLTUTOR_BASE_URL"
-            return ProviderError(message, "unreachable", retryable=True)
-        if isinstance(exc, openai.APIStatusError):
-            return self._translate_status(exc, url, server)
-        if isinstance(exc, openai.APIResponseValidationError):
-            return _bad_response(url, str(exc))
-        if isinstance(exc, openai.APIError):
-            # An error event inside a stream (the HTTP status was already 200).
-            return ProviderError(
-                f"{server} at {url} reported an error: {_clip(exc.message)} — ask again",
-                "server",
-                retryable=True,
-            )
-        if isinstance(exc, json.JSONDecodeError):
-            return _bad_response(url, f"the body is not JSON ({exc.msg})")
-        if isinstance(exc, openai.OpenAIError):
-            return ProviderError(
-                f"the openai client refused the request: {_clip(str(exc))}", "bad_request"
-            )
-        return None
-
-    def _translate_status(self, exc: openai.APIStatusError, url: str, server: str) -> ProviderError:
-        cfg = self._config
-        status = exc.status_code
-        detail = _detail(exc.body)
-        shown = f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
-        if status in (401, 403):
-            return ProviderError(
-                f"the API key was rejected by {url} ({shown}) — set OPENAI_API_KEY or MLTUTOR_API_KEY",
-                "auth",
-            )
-        if status == 404:
-            return ProviderError(
-                f"model {cfg.model!r} not found at {url} ({shown}) — check {cfg.model_setting}, "
-                "and that MLTUTOR_BASE_URL ends with /v1",
-                "not_found",
-            )
-        if status == 408:
-            return ProviderError(
-                f"{server} at {url} timed out the request ({shown}) — try again, or raise "
-                "MLTUTOR_REQUEST_TIMEOUT_S",
-                "timeout",
-                retryable=True,
-            )
-        if status == 429:
-            if exc.code == "insufficient_quota" or "quota" in detail.lower():
-                return ProviderError(
-                    f"the account behind the API key has no quota left at {url} ({shown}) — check "
-                    "the plan and billing with the provider, or use another endpoint",
-                    "rate_limit",
-                )
-            return ProviderError(
-                f"{server} at {url} is rate-limiting requests ({shown}) — wait a minute and ask "
-                "again, or raise MLTUTOR_MAX_RETRIES",
-                "rate_limit",
-                retryable=True,
-            )
-        if status >= 500:
-            return ProviderError(
-                f"{server} at {url} failed ({shown}) — try again in a moment; if it persists, "
-                "check the server's logs",
-                "server",
-                retryable=True,
-            )
-        hint = (
-            "the conversation is too long for the model — start a new session"
-            if "context" in detail.lower() or status == 413
-            else f"the server or model may not support an option used (tools, JSON output); "
-            f"try another {cfg.model_setting}"
-        )
-        return ProviderError(
-            f"{server} at {url} rejected the request ({shown}) — {hint}", "bad_request"
-        )
 
     # -- responses ---------------------------------------------------------------------------------
 
@@ -424,14 +321,14 @@ class OpenAIChatModel:
         """A :class:`Completion` from a response object the client did not validate (it never does)."""
         choices = getattr(response, "choices", None)
         if not isinstance(choices, list) or not choices:
-            raise _bad_response(url, "it has no choices")
+            raise bad_response(url, "it has no choices")
         choice = choices[0]
         message = getattr(choice, "message", None)
         if message is None:
-            raise _bad_response(url, "its first choice has no message")
+            raise bad_response(url, "its first choice has no message")
         content = getattr(message, "content", None)
         if content is not None and not isinstance(content, str):
-            raise _bad_response(url, "the message content is not text")
+            raise bad_response(url, "the message content is not text")
         calls = [
             self._tool_call(index, call)
             for index, call in enumerate(getattr(message, "tool_calls", None) or [])
@@ -489,56 +386,8 @@ class OpenAIChatModel:
                     return decoded
                 problem = f"arguments that are JSON {type(decoded).__name__}, not an object"
         raise ProviderError(
-            f"the model called tool {name!r} with {problem}: {raw[:_SHOWN_CHARS]!r} — ask again, or "
+            f"the model called tool {name!r} with {problem}: {raw[:SHOWN_CHARS]!r} — ask again, or "
             f"use a model better at tool calls ({self._config.model_setting})",
             "malformed_tool_call",
             retryable=True,
         )
-
-
-def _bad_response(url: str, what: str) -> ProviderError:
-    return ProviderError(
-        f"the server at {url} sent a response that is not a chat completion: {what} — check that "
-        "MLTUTOR_BASE_URL points at an OpenAI-compatible API (usually ending in /v1)",
-        "bad_response",
-    )
-
-
-def _clip(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
-
-
-def _detail(body: object) -> str:
-    """The server's own error message (OpenAI-style ``{"message": ...}`` or any text), shortened."""
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        message = inner.get("message") if isinstance(inner, dict) else inner
-        return _clip(str(message)) if message else ""
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
-    return _clip(str(body)) if body else ""
-
-
-def _retry_after(headers: Any) -> float | None:
-    """Seconds from ``retry-after-ms`` / ``Retry-After`` (delta seconds or an HTTP date), if any."""
-    try:
-        millis = headers.get("retry-after-ms")
-        if millis is not None:
-            return max(0.0, float(millis) / 1000)
-        value = headers.get("retry-after")
-    except (AttributeError, TypeError, ValueError):
-        return None
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -14,13 +14,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from mltutor.agent.chat import ChatModel
 from mltutor.agent.errors import AgentError, Cancelled, ProviderError
 from mltutor.agent.events import Citation, ErrorEvent, Event
+from mltutor.agent.llm import ChatModel
 from mltutor.agent.service import Progress, ServiceStatus, SessionInfo, TranscriptEntry
 from mltutor.agent.sessions import SessionStore, open_database
-from mltutor.agent.state import RunContext
-from mltutor.agent.toolbox import ToolBox
+from mltutor.agent.tutor import RunContext, ToolBox
 from mltutor.settings import Settings
 from mltutor.tools.checker import CheckReport, check_derivation
 
@@ -72,6 +71,7 @@ class Tutor:
         self.toolbox = ToolBox(settings.tools)
         self._lock = threading.RLock()
         self._model: ChatModel | None = None
+        self._judge: ChatModel | None = None
         self._retriever: Callable[[str, int], list[Citation]] | None = None
         self._graph: Any = None
         self._reader: Any = None
@@ -93,20 +93,21 @@ class Tutor:
         return notes_retriever(self.settings.data_dir, self.settings.chroma_url, progress)
 
     def _default_model(self, progress: Progress) -> ChatModel:
-        from mltutor.agent.model_setup import connect_model
+        from mltutor.agent.llm import connect_models
 
-        model, status, closer = connect_model(self.settings, progress)
-        self._status = status
-        if closer is not None:
-            self._closers.append(closer)
-        return model
+        connected = connect_models(self.settings, progress)
+        self._status = connected.status
+        self._judge = connected.judge
+        if connected.close is not None:
+            self._closers.append(connected.close)
+        return connected.tutor
 
     def start(self, progress: Progress | None = None) -> None:
         report: Progress = progress or (lambda msg, frac: None)
         with self._lock:
             if self._graph is not None:
                 return
-            from mltutor.agent.graph import build_graph
+            from mltutor.agent.tutor import build_graph
 
             if self._retriever is None:
                 report("opening the knowledge index…", None)
@@ -134,7 +135,7 @@ class Tutor:
     def _reader_graph(self) -> Any:
         """A model-free graph over the same checkpointer, for reading transcripts."""
         if self._reader is None:
-            from mltutor.agent.graph import build_graph
+            from mltutor.agent.tutor import build_graph
 
             self._reader = build_graph(None, self.toolbox, None, checkpointer=self._checkpointer)
         return self._reader

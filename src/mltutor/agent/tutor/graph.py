@@ -6,10 +6,10 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
-from mltutor.agent.chat import ChatModel
-from mltutor.agent.nodes import Retriever, TutorNodes
-from mltutor.agent.state import RunContext, TutorState
-from mltutor.agent.toolbox import ToolBox
+from mltutor.agent.llm import ChatModel
+from mltutor.agent.tutor.nodes import Retriever, TutorNodes
+from mltutor.agent.tutor.state import RunContext, TutorState
+from mltutor.agent.tutor.toolbox import ToolBox
 
 
 def build_graph(

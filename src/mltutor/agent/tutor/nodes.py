@@ -1,6 +1,6 @@
 """The tutor's graph nodes: route → retrieve → tools → draft → verify → respond.
 
-Logic only; the wiring is in :mod:`mltutor.agent.graph`. Nodes emit typed events through the LangGraph
+Logic only; the wiring is in :mod:`mltutor.agent.tutor.graph`. Nodes emit typed events through the LangGraph
 stream writer and read per-run controls (cancel flag, best-of-N) from the runtime context.
 """
 
@@ -14,9 +14,6 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from mltutor.agent import prompts
-from mltutor.agent.chat import ChatModel
-from mltutor.agent.claims import verify
 from mltutor.agent.errors import Cancelled, ProviderError
 from mltutor.agent.events import (
     CandidateScoredEvent,
@@ -28,10 +25,13 @@ from mltutor.agent.events import (
     ToolStartedEvent,
     VerificationEvent,
 )
-from mltutor.agent.routing import route, suggested_tools
-from mltutor.agent.scoring import agree, cited_indices, score
-from mltutor.agent.state import RunContext, TutorState
-from mltutor.agent.toolbox import ToolBox, result_line
+from mltutor.agent.llm import ChatModel
+from mltutor.agent.tutor import prompts
+from mltutor.agent.tutor.claims import verify
+from mltutor.agent.tutor.routing import route, suggested_tools
+from mltutor.agent.tutor.scoring import agree, cited_indices, score
+from mltutor.agent.tutor.state import RunContext, TutorState
+from mltutor.agent.tutor.toolbox import ToolBox, result_line
 
 Retriever = Callable[[str, int], list[Citation]]
 """Search the notes: (query, k) -> citations, best first."""

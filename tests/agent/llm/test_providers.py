@@ -15,18 +15,16 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from mltutor.agent.endpoint import (
-    EMBEDDED_MODEL,
-    OPENAI_BASE_URL,
-    OPENAI_DEFAULT_MODEL,
+from mltutor.agent.errors import ProviderError
+from mltutor.agent.llm import (
     EndpointConfig,
+    OpenAIChatModel,
+    json_response_format,
     resolve_endpoints,
 )
-from mltutor.agent.errors import ProviderError
-from mltutor.agent.providers import OpenAIChatModel, json_response_format
+from mltutor.agent.llm.endpoint import EMBEDDED_MODEL, OPENAI_BASE_URL, OPENAI_DEFAULT_MODEL
 from mltutor.settings import Settings
-
-from .fake_openai_server import (
+from tests.agent.fake_openai_server import (
     FakeOpenAIServer,
     ScriptedToolCall,
     error,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mltutor.agent.endpoint import EndpointConfig
-from mltutor.agent.providers import EntityDecoder, OpenAIChatModel
+from mltutor.agent.llm import EndpointConfig, OpenAIChatModel
+from mltutor.agent.llm.openai_chat import EntityDecoder
 from tests.agent.fake_openai_server import FakeOpenAIServer, text
 
 

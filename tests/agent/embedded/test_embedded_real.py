@@ -21,7 +21,7 @@ import pytest
 from openai import OpenAI
 
 from mltutor.agent.embedded import EmbeddedServer, assemble_model, llama_server_command
-from mltutor.agent.embedded_server import LLAMA_SERVER_ENV_KEYS
+from mltutor.agent.embedded.server import LLAMA_SERVER_ENV_KEYS
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None,

@@ -30,7 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from mltutor.agent.embedded_model import Progress, assemble_model
+from mltutor.agent.embedded.model import Progress, assemble_model
 from mltutor.agent.errors import ProviderError
 
 log = logging.getLogger(__name__)

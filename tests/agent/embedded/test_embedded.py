@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from mltutor.agent import embedded_model
 from mltutor.agent.embedded import (
     EmbeddedServer,
     ModelPart,
@@ -29,6 +28,7 @@ from mltutor.agent.embedded import (
     default_model_spec,
     llama_server_command,
 )
+from mltutor.agent.embedded import model as embedded_model
 from mltutor.agent.errors import ProviderError
 
 LINUX = sys.platform.startswith("linux")

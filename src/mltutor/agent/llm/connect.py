@@ -1,4 +1,4 @@
-"""Connect the tutor role to its model: an explicitly configured endpoint, else the embedded model.
+"""Connect each role (tutor, judge) to its model: an explicitly configured endpoint, else the embedded model.
 
 Kept apart from the service so the service can be tested with injected models, and so importing the
 service does not import ``openai`` or start anything.
@@ -7,8 +7,9 @@ service does not import ``openai`` or start anything.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
-from mltutor.agent.chat import ChatModel
+from mltutor.agent.llm.chat import ChatModel
 from mltutor.agent.service import Progress, ServiceStatus
 from mltutor.settings import Settings
 
@@ -32,16 +33,33 @@ def probe(base_url: str, timeout_s: float = 3.0) -> str | None:
         return f"cannot reach the model server at {base_url} ({reason}); is it running?"
 
 
-def connect_model(
-    settings: Settings, progress: Progress
-) -> tuple[ChatModel, ServiceStatus, Callable[[], None] | None]:
-    """The tutor's chat model, its status, and a closer to call on exit (stops a child server)."""
-    from mltutor.agent.endpoint import resolve_endpoints
-    from mltutor.agent.providers import OpenAIChatModel
+class Connected(NamedTuple):
+    """The models of every role, what they run on, and how to let go of them."""
 
-    config = resolve_endpoints(settings)["tutor"]
+    tutor: ChatModel
+    """Writes answers (and picks tools)."""
+    judge: ChatModel
+    """Grades answers and checks prose (``MLTUTOR_JUDGE_MODEL`` when set, else the tutor's model)."""
+    status: ServiceStatus
+    """What the tutor role runs on, for the status bar."""
+    close: Callable[[], None] | None
+    """Call on exit: closes clients and stops a child model server."""
+
+
+def connect_models(settings: Settings, progress: Progress) -> Connected:
+    """The chat model of each role from the settings: configured endpoints, else the embedded model.
+
+    Both roles go through the same provider factory; with the embedded model they share one server.
+    """
+    from mltutor.agent.llm.endpoint import resolve_endpoints
+    from mltutor.agent.llm.openai_chat import OpenAIChatModel
+
+    configs = resolve_endpoints(settings)
+    config, judge_config = configs["tutor"], configs["judge"]
     if not config.embedded:
         model = OpenAIChatModel(config)
+        same = judge_config.model_copy(update={"role": config.role}) == config
+        judge = model if same else OpenAIChatModel(judge_config)
         progress(f"checking the model server at {config.base_url}…", None)
         problem = probe(config.base_url or "")
         status = ServiceStatus(
@@ -51,7 +69,13 @@ def connect_model(
             ready=problem is None,
             detail=problem or "",
         )
-        return model, status, model.close
+
+        def close_remote() -> None:
+            model.close()
+            if judge is not model:
+                judge.close()
+
+        return Connected(model, judge, status, close_remote)
     from mltutor.agent.embedded import EmbeddedServer
 
     server = EmbeddedServer(settings.cache_dir)
@@ -60,14 +84,18 @@ def connect_model(
     except BaseException:
         server.stop()
         raise
-    config = config.model_copy(update={"base_url": base_url, "model": server.alias})
-    model = OpenAIChatModel(config, before_request=server.ensure_running)
+    update = {"base_url": base_url, "model": server.alias}
+    model = OpenAIChatModel(config.model_copy(update=update), before_request=server.ensure_running)
+    judge = OpenAIChatModel(
+        judge_config.model_copy(update=update), before_request=server.ensure_running
+    )
 
     def close() -> None:
         model.close()
+        judge.close()
         server.stop()
 
     status = ServiceStatus(
         model=server.alias, endpoint=f"embedded ({base_url})", embedded=True, ready=True
     )
-    return model, status, close
+    return Connected(model, judge, status, close)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mltutor.agent.claims import Verification
+from mltutor.agent.tutor.claims import Verification
 
 _WORD_RE = re.compile(r"[A-Za-zА-Яа-яЁё][A-Za-zА-Яа-яЁё'-]{3,}")
 _STOP = frozenset(
@@ -67,7 +67,7 @@ def score(text: str, verification: Verification, hits: list[dict[str, Any]]) -> 
 
 def agree(a: str, b: str) -> bool:
     """Whether two candidates state the same mathematics (same checked claims), for early stop."""
-    from mltutor.agent.claims import claims
+    from mltutor.agent.tutor.claims import claims
 
     ca, cb = set(claims(a)), set(claims(b))
     if ca or cb:

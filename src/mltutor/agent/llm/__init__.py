@@ -1,0 +1,25 @@
+"""Reaching language models: the chat protocol, the OpenAI-compatible provider, endpoints per role.
+
+Importing this package is cheap; ``openai`` loads when a provider is built.
+"""
+
+from __future__ import annotations
+
+from mltutor.agent.llm.chat import ChatModel, Completion, Message, ToolCall
+from mltutor.agent.llm.connect import Connected, connect_models, probe
+from mltutor.agent.llm.endpoint import EndpointConfig, resolve_endpoints
+from mltutor.agent.llm.openai_chat import OpenAIChatModel, json_response_format
+
+__all__ = [
+    "ChatModel",
+    "Completion",
+    "Connected",
+    "EndpointConfig",
+    "Message",
+    "OpenAIChatModel",
+    "ToolCall",
+    "connect_models",
+    "json_response_format",
+    "probe",
+    "resolve_endpoints",
+]
