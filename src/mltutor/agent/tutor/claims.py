@@ -13,14 +13,11 @@ from typing import Any
 
 from mltutor.tools.errors import ToolError
 from mltutor.tools.limits import DEFAULT_LIMITS, ToolLimits
+from mltutor.tools.parsing.vocabulary import math_words_re
 
 _SPAN_RE = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|`([^`\n]+)`", re.DOTALL)
 _PROSE_RE = re.compile(r"[A-Za-z]{4,}|[А-Яа-яЁё]{3,}")
-_MATH_WORDS_RE = re.compile(
-    r"\\?(?:sigmoid|softplus|relu|tanh|sqrt|exp|log|sin|cos|tan|frac|cdot|left|right|partial|"
-    r"sigma|lambda|alpha|beta|theta|epsilon|yhat|infty|times|mathrm|text)",
-    re.IGNORECASE,
-)
+_MATH_WORDS_RE = math_words_re()
 _MAX_CLAIMS = 12
 
 

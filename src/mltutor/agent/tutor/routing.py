@@ -12,6 +12,7 @@ from typing import Any
 
 from mltutor.tools.errors import ToolError
 from mltutor.tools.parsing import parse_math
+from mltutor.tools.parsing.vocabulary import math_words_re
 
 _ORDER_WORDS = {
     "first": 1,
@@ -74,11 +75,7 @@ def _clean_expr(text: str) -> tuple[str, str | None, tuple[str, str] | None]:
     return expr, var, bounds
 
 
-_KNOWN_WORDS_RE = re.compile(
-    r"sigmoid|softplus|relu|tanh|sinh|cosh|sqrt|exp|log|ln|sin|cos|tan|abs|yhat|"
-    r"alpha|beta|gamma|delta|epsilon|theta|lambda|sigma|mu|pi|tau|phi|omega|frac|cdot|left|right",
-    re.IGNORECASE,
-)
+_KNOWN_WORDS_RE = math_words_re()
 
 
 def _looks_mathy(expr: str) -> bool:

@@ -6,13 +6,10 @@ import re
 from typing import Any
 
 from mltutor.agent.tutor.claims import Verification
+from mltutor.tools.parsing.vocabulary import STOP_WORDS
 
 _WORD_RE = re.compile(r"[A-Za-zА-Яа-яЁё][A-Za-zА-Яа-яЁё'-]{3,}")
-_STOP = frozenset(
-    "that this with from have will your when then than they them what which their there these "
-    "those into over also because where while about would could should "
-    "это как что для при или если когда чтобы".split()
-)
+_STOP = STOP_WORDS
 
 
 def cited_indices(text: str) -> list[int]:
