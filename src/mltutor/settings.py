@@ -84,6 +84,16 @@ class Settings(BaseSettings):
     tools: ToolLimits = Field(default_factory=ToolLimits)
     """Time and size bounds for the math tools and the derivation checker."""
 
+    best_of_concurrency: int = Field(default=1, ge=1, le=16)
+    """Best-of-N candidates requested at once. 1 (one after another) suits the embedded model and
+    any single-slot server; raise it for a server with several slots (vLLM, a hosted API)."""
+
+    best_of_time_budget_s: float = Field(default=180.0, gt=0)
+    """Best-of-N stops sampling new candidates once drafting has taken this long."""
+
+    best_of_token_budget: int = Field(default=4000, ge=1)
+    """Best-of-N stops sampling new candidates once this many tokens (estimated) were drafted."""
+
     @classmethod
     def settings_customise_sources(
         cls,
