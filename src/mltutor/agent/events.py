@@ -15,6 +15,8 @@ class _Event(BaseModel):
 
     run_id: str = ""
     """The run (one question) this event belongs to."""
+    session_id: str = ""
+    """The session the run belongs to (set by the service on every event it yields)."""
 
 
 class TokenEvent(_Event):
@@ -25,6 +27,9 @@ class TokenEvent(_Event):
     """The new text."""
     candidate: int = 0
     """Which best-of-N candidate is streaming (0 for the first)."""
+    origin: Literal["model", "tools", "notes"] = "model"
+    """Who wrote this text: the model, or mltutor itself (a computed result, a vetted note excerpt)
+    shown before the model writes anything."""
 
 
 class Citation(BaseModel):
@@ -108,6 +113,19 @@ class VerificationEvent(_Event):
     """A line per failed claim: the claim and why."""
     revision: int = 0
     """0 for the first draft, 1.. for revisions."""
+    statements_checked: int = 0
+    """Sentences of the model's own prose compared with the notes."""
+    statements_supported: int = 0
+    """Of those, how many the notes support."""
+    statements_contradicted: int = 0
+    """Of those, how many contradict the notes (they are removed or corrected)."""
+    summary: str = ""
+    """What was checked, in words (e.g. "3 formulas verified · 5 statements supported by the notes")."""
+
+    @property
+    def anything_checked(self) -> bool:
+        """False when there was nothing to check: a UI must then not show a success mark."""
+        return bool(self.claims_checked or self.statements_checked)
 
 
 class FinalEvent(_Event):
