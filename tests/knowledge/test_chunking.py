@@ -107,3 +107,70 @@ def test_real_notes_chunk_sizes() -> None:
     assert chunks
     assert all(len(c.text) <= MAX_CHARS for c in chunks if c.kind in ("section", "summary"))
     assert len({c.id for c in chunks}) == len(chunks)
+
+
+def test_chunk_language_by_cyrillic_share() -> None:
+    from mltutor.knowledge.chunking import chunk_language
+
+    assert chunk_language("The sigmoid derivative is s(1 - s).") == "en"
+    assert chunk_language("Производная сигмоиды выражается через саму сигмоиду.") == "ru"
+    # Russian prose around a Latin formula is still Russian
+    ru_formula = "Производная: $$\\sigma'(x) = \\sigma(x)(1 - \\sigma(x))$$, максимум при нуле."
+    assert chunk_language(ru_formula) == "ru"
+    # an English section naming one Russian term stays English
+    assert chunk_language("Bootstrap (бутстрап) resamples the data with replacement.") == "en"
+    assert chunk_language("1 + 2 = 3") == "en"
+
+
+def _with_russian(path: Path, index: int) -> None:
+    """Give the ``index``-th question of a synthetic note a Russian version."""
+    import yaml
+
+    from mltutor.knowledge.notes import split_front_matter
+
+    parts = split_front_matter(path.read_text(encoding="utf-8"))
+    assert parts is not None
+    meta = yaml.safe_load(parts[0])
+    q = meta["questions"][index]
+    q["question_ru"] = f"Вопрос {index} про сигмоиду?"
+    q["reference_answer_ru"] = f"Ответ {index}: производная сигмоиды равна s(1 - s)."
+    q["key_points_ru"] = [f"пункт {index}{c}" for c in "абв"]
+    q["follow_ups_ru"] = [f"Дополнительный вопрос {index}?"]
+    dumped = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)
+    path.write_text(f"---\n{dumped}---\n{parts[1]}", encoding="utf-8")
+
+
+def test_question_chunks_in_both_languages(synthetic_notes: Path) -> None:
+    path = synthetic_notes / "calculus.md"
+    before = {c.id for c in chunk_note(parse_note(path))}
+    _with_russian(path, 0)
+    note = parse_note(path)
+    chunks = chunk_note(note)
+    questions = [c for c in chunks if c.kind == "question"]
+    assert len(questions) == 5  # four English, one Russian
+    first = [c for c in questions if c.question_id == note.questions[0].id]
+    assert sorted(c.language for c in first) == ["en", "ru"]
+    (ru,) = [c for c in first if c.language == "ru"]
+    assert "Вопрос 0 про сигмоиду?" in ru.text and "пункт 0а" in ru.text
+    assert ru.heading.startswith("Вопрос: ")
+    assert all(c.question_id.startswith("calculus-") for c in questions)
+    assert {c.question_id for c in questions} == {q.id for q in note.questions}
+    assert all(c.question_id == "" for c in chunks if c.kind != "question")
+    assert before <= {c.id for c in chunks}  # adding Russian keeps every English chunk's id
+    summary_ru = next(c for c in chunks if c.heading == "Overview (RU)")
+    assert summary_ru.language == "ru"
+    kratko = next(c for c in chunks if c.heading == "Кратко")
+    assert kratko.language == "ru"
+    assert next(c for c in chunks if c.heading == "Intuition").language == "en"
+
+
+def test_real_notes_question_chunks_carry_ids() -> None:
+    notes = load_notes()
+    chunks = chunk_notes(notes)
+    ids = {q.id for n in notes for q in n.questions}
+    q_chunks = [c for c in chunks if c.kind == "question"]
+    assert {c.question_id for c in q_chunks} == ids
+    for n in notes:
+        for q in n.questions:
+            langs = {c.language for c in q_chunks if c.question_id == q.id}
+            assert langs == ({"en", "ru"} if q.has_russian else {"en"}), q.id

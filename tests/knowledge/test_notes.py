@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from mltutor.knowledge.bank import load_questions
 from mltutor.knowledge.errors import KnowledgeError
 from mltutor.knowledge.notes import bundled_notes_dir, load_notes, notes_fingerprint, parse_note
-from mltutor.knowledge.questions import DIFFICULTIES, Question, load_questions
+from mltutor.knowledge.questions import DIFFICULTIES, Question
 
 from .conftest import note_text
 
@@ -114,3 +115,163 @@ def test_malformed_note_fails_load_notes(synthetic_notes: Path) -> None:
 def test_missing_notes_dir(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeError, match="does not exist"):
         load_notes(tmp_path / "nope")
+
+
+# -- Russian ------------------------------------------------------------------------------------
+
+# The notes whose Russian is written by another helper, still in progress: remove once they land.
+RU_PENDING = {
+    "mcmc",
+    "multiple-testing",
+    "numerical-stability",
+    "numpy-pandas",
+    "probability",
+    "random-projections",
+    "regularization",
+    "scaling-laws",
+    "second-order-optimization",
+    "spectral-methods",
+    "statistics",
+    "test-time-compute",
+    "time-series",
+    "vc-pac",
+}
+# TEMPORARY, removed before the Russian work is reported done: the notes being translated now.
+RU_IN_PROGRESS = {
+    "calculus",
+    "causal-inference",
+    "classification-metrics",
+    "constrained-optimization",
+    "dimensionality-reduction",
+    "ensembles",
+    "information-geometry",
+    "information-theory",
+    "linear-algebra",
+    "matrix-calculus",
+}
+
+
+def _slug_params() -> list[object]:
+    pending = RU_PENDING | RU_IN_PROGRESS
+    return [
+        pytest.param(
+            n.slug,
+            marks=pytest.mark.xfail(strict=False, reason="Russian not written yet"),
+            id=n.slug,
+        )
+        if n.slug in pending
+        else pytest.param(n.slug, id=n.slug)
+        for n in load_notes()
+    ]
+
+
+@pytest.mark.parametrize("slug", _slug_params())
+def test_every_bundled_question_has_russian(slug: str) -> None:
+    questions = load_questions(slug)
+    assert questions
+    for q in questions:
+        assert q.has_russian, f"{q.id} has no Russian"
+        assert q.question_ru and q.reference_answer_ru, q.id
+        assert q.key_points_ru is not None and len(q.key_points_ru) == len(q.key_points), q.id
+        assert q.follow_ups_ru is not None and len(q.follow_ups_ru) == len(q.follow_ups), q.id
+        assert q.text_in("ru") == q.question_ru and q.text_in("en") == q.question
+
+
+@pytest.mark.parametrize("slug", _slug_params())
+def test_every_bundled_note_has_russian_sections(slug: str) -> None:
+    """After ``## Кратко`` come Russian sections; one at least beyond the summary itself."""
+    (note,) = [n for n in load_notes() if n.slug == slug]
+    headings = [line[3:].strip() for line in note.body.splitlines() if line.startswith("## ")]
+    assert "Кратко" in headings, slug
+    after = headings[headings.index("Кратко") + 1 :]
+    assert len(after) >= 2, f"{slug}: Russian sections after ## Кратко: {after}"
+    for h in after:
+        assert any("\u0400" <= ch <= "\u04ff" for ch in h), f"{slug}: heading {h!r} is not Russian"
+
+
+RU = {
+    "question_ru": "Чему равна производная сигмоиды?",
+    "reference_answer_ru": "σ'(x) = σ(x)(1 − σ(x)), максимум 0.25 при x = 0.",
+    "key_points_ru": ["пункт 1", "пункт 2", "пункт 3"],
+    "follow_ups_ru": ["А у tanh?"],
+}
+
+
+def _question(**extra: object) -> dict[str, object]:
+    return {
+        "id": "calculus-1",
+        "topic": "calculus",
+        "difficulty": "easy",
+        "question": "What is the derivative of the sigmoid?",
+        "reference_answer": "s(1 - s).",
+        "key_points": ["a", "b", "c"],
+        "follow_ups": ["And tanh?"],
+        **extra,
+    }
+
+
+def test_russian_fields_and_fallbacks() -> None:
+    en_only = Question.model_validate(_question())
+    assert not en_only.has_russian
+    assert en_only.text_in("ru") == en_only.question
+    assert en_only.reference_in("ru") == en_only.reference_answer
+    assert en_only.key_points_in("ru") == ["a", "b", "c"]
+    assert en_only.follow_ups_in("ru") == ["And tanh?"]
+    both = Question.model_validate(_question(**RU))
+    assert both.has_russian
+    assert both.text_in("ru") == RU["question_ru"] and both.text_in("en") == both.question
+    assert both.reference_in("ru") == RU["reference_answer_ru"]
+    assert both.key_points_in("ru") == RU["key_points_ru"]
+    assert both.key_points_in("en") == ["a", "b", "c"]
+    assert both.follow_ups_in("ru") == RU["follow_ups_ru"]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"follow_ups_ru": None}, "but not follow_ups_ru"),
+        ({"key_points_ru": ["только один"]}, "key_points_ru has 1 items but key_points has 3"),
+        ({"follow_ups_ru": ["раз", "два"]}, "follow_ups_ru has 2 items but follow_ups has 1"),
+        ({"question_ru": "What is it?"}, "question_ru contains no Russian"),
+        ({"key_points_ru": ["а", " ", "в"]}, "key_points_ru has an empty item"),
+    ],
+)
+def test_incomplete_russian_names_file_and_question(
+    tmp_path: Path, change: dict[str, object], problem: str
+) -> None:
+    import yaml
+
+    q = {k: v for k, v in {**_question(**RU), **change}.items() if v is not None and k != "topic"}
+    meta = {"slug": "calculus", "title": "Calculus", "questions": [q]}
+    path = tmp_path / "calculus.md"
+    path.write_text(f"---\n{yaml.safe_dump(meta, allow_unicode=True)}---\nbody\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError) as err:
+        parse_note(path)
+    assert str(path) in err.value.message
+    assert "calculus-1" in err.value.message and problem in err.value.message
+
+
+def test_question_by_id(synthetic_notes: Path) -> None:
+    from mltutor.knowledge.bank import question_by_id
+
+    assert question_by_id("calculus-2", notes_dir=synthetic_notes).topic == "calculus"
+    with pytest.raises(KnowledgeError, match="no question with id 'calculus-99'"):
+        question_by_id("calculus-99", notes_dir=synthetic_notes)
+
+
+def test_no_import_cycle_between_notes_and_questions() -> None:
+    """questions.py never imports notes.py (load_questions lives in bank.py), at any level."""
+    import ast
+    import inspect
+
+    from mltutor.knowledge import questions
+
+    tree = ast.parse(inspect.getsource(questions))
+    imported = {
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert not {m for m in imported if m and m.startswith("mltutor.knowledge.notes")}
+    assert not {m for m in imported if m and m.startswith("mltutor.knowledge.bank")}

@@ -153,3 +153,123 @@ def test_cli_knowledge_add_list_remove(
     capsys.readouterr()
     assert main(["knowledge", "list"]) == 0
     assert "no user material yet" in capsys.readouterr().out
+
+
+# -- filters: no leakage of the open interview question, kinds, language preference --------------
+
+
+def _exact_question_query(kb: KnowledgeBase, qid: str, language: str = "en") -> str:
+    """The text of the question's own chunk: the query most likely to retrieve it."""
+    chunks = [c for c in kb._note_chunks.values() if c.question_id == qid]
+    (chunk,) = [c for c in chunks if c.language == language][:1]
+    return chunk.text
+
+
+def test_open_question_never_retrieved_synthetic(small_kb: KnowledgeBase) -> None:
+    small_kb.ensure_index()
+    query = _exact_question_query(small_kb, "calculus-1")
+    unfiltered = small_kb.search(query, k=5)
+    assert unfiltered[0].question_id == "calculus-1"  # the query does find it
+    assert unfiltered[0].kind == "question"
+    hits = small_kb.search(query, k=5, exclude_question_ids={"calculus-1"})
+    assert len(hits) == 5
+    assert all(h.question_id != "calculus-1" for h in hits)
+    assert {h.question_id for h in hits if h.kind == "question"}  # other questions still come
+
+
+def test_open_question_never_retrieved_real_notes(real_kb: KnowledgeBase) -> None:
+    from mltutor.knowledge.bank import load_questions
+
+    for q in load_questions()[::7]:  # a spread over the topics
+        langs = ["en", "ru"] if q.has_russian else ["en"]
+        for lang in langs:
+            query = _exact_question_query(real_kb, q.id, lang)
+            assert q.id in {h.question_id for h in real_kb.search(query, k=3)}, (q.id, lang)
+            for k in (1, 10):
+                hits = real_kb.search(query, k=k, exclude_question_ids=[q.id], language=lang)
+                assert len(hits) == k, (q.id, lang)
+                assert all(h.question_id != q.id for h in hits), (q.id, lang)
+            question_text = q.text_in(lang)
+            hits = real_kb.search(question_text, k=10, exclude_question_ids=[q.id])
+            assert len(hits) == 10 and all(h.question_id != q.id for h in hits)
+
+
+def test_kinds_filter_keeps_k(real_kb: KnowledgeBase) -> None:
+    hits = real_kb.search("derivative of the sigmoid", k=8, kinds={"section"})
+    assert len(hits) == 8 and {h.kind for h in hits} == {"section"}
+    hits = real_kb.search("derivative of the sigmoid", k=4, kinds={"question"})
+    assert len(hits) == 4 and all(h.kind == "question" and h.question_id for h in hits)
+
+
+def test_chroma_filter_on_the_notes_store(real_kb: KnowledgeBase) -> None:
+    """The dense side filters inside Chroma (not only after it), so n candidates still come back."""
+    from mltutor.knowledge.base import _chroma_where
+    from mltutor.knowledge.retrieval import SearchFilter
+
+    store = real_kb._notes
+    assert store is not None
+    vec = real_kb.embed(["derivative of the sigmoid"])[0]
+    qids = {c.question_id for c in real_kb._note_chunks.values() if c.question_id}
+    flt = SearchFilter(exclude_question_ids=frozenset(qids))
+    found = store.query(vec, 20, None, where=_chroma_where(flt))
+    assert len(found) == 20
+    assert all(real_kb._note_chunks[cid].kind != "question" for cid, _ in found)
+    flt = SearchFilter(kinds=frozenset({"summary"}))
+    found = store.query(vec, 5, "calculus", where=_chroma_where(flt))
+    assert [real_kb._note_chunks[cid].kind for cid, _ in found] == ["summary"] * len(found)
+    assert found and all(real_kb._note_chunks[cid].topic == "calculus" for cid, _ in found)
+
+
+def test_language_preference_boosts_without_filtering(real_kb: KnowledgeBase) -> None:
+    query = "производная сигмоиды"
+    plain = real_kb.search(query, k=10)
+    ru = real_kb.search(query, k=10, language="ru")
+    en = real_kb.search(query, k=10, language="en")
+    share = [sum(h.language == "ru" for h in hs) for hs in (en, plain, ru)]
+    assert share[0] <= share[1] <= share[2]
+    assert ru[0].language == "ru"
+    assert any(h.language == "en" for h in real_kb.search(query, k=20, language="ru"))
+
+
+def test_filter_applies_before_top_k_in_fusion() -> None:
+    """Unit level: the excluded chunks are the best matches of both lists, k results still return."""
+    from mltutor.knowledge.chunking import Chunk
+    from mltutor.knowledge.retrieval import SearchFilter, hybrid_search
+
+    def chunk(i: int, qid: str = "", lang: str = "en") -> Chunk:
+        text = "alpha beta" if qid else f"alpha filler{i}"
+        kind = "question" if qid else "section"
+        return Chunk(f"c{i}", "t", "T", f"H{i}", "notes/t.md", text, kind, lang, qid)
+
+    chunks = {c.id: c for c in [chunk(0, "t-1"), chunk(1, "t-1", "ru"), *map(chunk, range(2, 9))]}
+    ids = list(chunks)
+    lexical = LexicalIndex(
+        ids,
+        [chunks[i].text for i in ids],
+        ["t"] * len(ids),
+        kinds=[chunks[i].kind for i in ids],
+        question_ids=[chunks[i].question_id for i in ids],
+        languages=[chunks[i].language for i in ids],
+    )
+
+    def dense(q: str, n: int, t: str | None, f: SearchFilter) -> list[tuple[str, float]]:
+        return [(cid, 0.1 * r) for r, cid in enumerate(ids)][:n]  # unfiltered: the helper checks
+
+    base = hybrid_search("alpha beta", dense=dense, lexical=lexical, chunks=chunks, k=3)
+    assert {h.question_id for h in base[:2]} == {"t-1"}
+    flt = SearchFilter(exclude_question_ids=frozenset({"t-1"}))
+    hits = hybrid_search("alpha beta", dense=dense, lexical=lexical, chunks=chunks, k=3, flt=flt)
+    assert len(hits) == 3 and all(h.question_id == "" for h in hits)
+    ru_first = hybrid_search(
+        "alpha beta", dense=dense, lexical=lexical, chunks=chunks, k=2, language="ru"
+    )
+    assert ru_first[0].language == "ru"
+
+
+def test_hit_json_has_language_and_question_id() -> None:
+    hit = Hit(
+        topic="t", title="T", heading="H", source="s", score=0.5, text="x", citation="t § H",
+        kind="question", language="ru", question_id="t-1",
+    )  # fmt: skip
+    data = hit.to_json()
+    assert (data["kind"], data["language"], data["question_id"]) == ("question", "ru", "t-1")

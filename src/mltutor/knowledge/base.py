@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import ChainMap
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from mltutor.knowledge.index import (
 )
 from mltutor.knowledge.lexical import LexicalIndex
 from mltutor.knowledge.notes import load_notes, notes_fingerprint, resolve_notes_dir
-from mltutor.knowledge.retrieval import Hit, hybrid_search
+from mltutor.knowledge.retrieval import Hit, SearchFilter, hybrid_search
 from mltutor.knowledge.user_material import (
     Manifest,
     UserDoc,
@@ -263,7 +263,12 @@ class KnowledgeBase:
         if self._lexical is None:
             chunks = [*self._note_chunks.values(), *self._user_chunks.values()]
             self._lexical = LexicalIndex(
-                [c.id for c in chunks], [c.search_text() for c in chunks], [c.topic for c in chunks]
+                [c.id for c in chunks],
+                [c.search_text() for c in chunks],
+                [c.topic for c in chunks],
+                kinds=[c.kind for c in chunks],
+                question_ids=[c.question_id for c in chunks],
+                languages=[c.language for c in chunks],
             )
             self._topics = sorted({c.topic for c in chunks})
         return self._lexical
@@ -282,13 +287,33 @@ class KnowledgeBase:
         self.ensure_index()
         return list(self._topics)
 
-    def search(self, query: str, k: int = 5, topic: str | None = None) -> list[Hit]:
-        """Best ``k`` hits over the notes and the user's material, optionally one topic only."""
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        topic: str | None = None,
+        *,
+        exclude_question_ids: Collection[str] = (),
+        kinds: Collection[str] | None = None,
+        language: str | None = None,
+    ) -> list[Hit]:
+        """Best ``k`` hits over the notes and the user's material, optionally one topic only.
+
+        ``exclude_question_ids``: chunks of these bank questions are never returned (the open
+        interview question must not leak); ``kinds``: only chunks of these kinds (``summary``,
+        ``section``, ``question``, ``user``). Both filter before the top ``k`` is taken, so ``k``
+        hits still come back when enough others match. ``language`` (``en``/``ru``) prefers chunks
+        in that language without excluding the others.
+        """
         known = self.topics()
         if topic is not None and topic not in known:
             raise KnowledgeError(f"unknown topic {topic!r}; known topics: {', '.join(known)}")
+        flt = SearchFilter(
+            exclude_question_ids=frozenset(exclude_question_ids),
+            kinds=frozenset(kinds) if kinds is not None else None,
+        )
         try:
-            return self._search(query, k, topic)
+            return self._search(query, k, topic, flt, language)
         except KnowledgeError:
             raise
         except Exception as exc:
@@ -299,30 +324,40 @@ class KnowledgeBase:
             self.close()
             self.ensure_index()
             try:
-                return self._search(query, k, topic)
+                return self._search(query, k, topic, flt, language)
             except Exception as again:
                 notes_dir = self.index_dir / "notes"
                 raise KnowledgeError(
                     f"search failed twice ({describe(again)}); delete {notes_dir} to rebuild"
                 ) from again
 
-    def _search(self, query: str, k: int, topic: str | None) -> list[Hit]:
+    def _search(
+        self, query: str, k: int, topic: str | None, flt: SearchFilter, language: str | None
+    ) -> list[Hit]:
         notes, user = self._ensure_notes(), self._ensure_user()
         vec: list[npt.NDArray[np.float32]] = []
 
-        def dense(q: str, n: int, t: str | None) -> list[tuple[str, float]]:
+        def dense(q: str, n: int, t: str | None, f: SearchFilter) -> list[tuple[str, float]]:
             if not vec:
                 vec.append(self.embed([q])[0])
             found: list[tuple[str, float]] = []
             if t != USER_TOPIC:
-                found += notes.query(vec[0], n, t)
-            if self._user_chunks and t in (None, USER_TOPIC):
+                found += notes.query(vec[0], n, t, where=_chroma_where(f))
+            user_wanted = f.kinds is None or "user" in f.kinds  # user chunks have no question id
+            if self._user_chunks and t in (None, USER_TOPIC) and user_wanted:
                 found += user.query(vec[0], n, None)
             return sorted(found, key=lambda x: x[1])[:n]
 
         chunks = ChainMap(self._user_chunks, self._note_chunks)
         return hybrid_search(
-            query, dense=dense, lexical=self._ensure_lexical(), chunks=chunks, k=k, topic=topic
+            query,
+            dense=dense,
+            lexical=self._ensure_lexical(),
+            chunks=chunks,
+            k=k,
+            topic=topic,
+            flt=flt,
+            language=language,
         )
 
     # -- user material ---------------------------------------------------------------------------
@@ -370,6 +405,18 @@ class KnowledgeBase:
             del self._user_chunks[cid]
         self._lexical = None
         self.manifest.remove(p)
+
+
+def _chroma_where(flt: SearchFilter) -> dict[str, Any] | None:
+    """The notes store's metadata filter for ``flt`` (``None`` when nothing is filtered)."""
+    clauses: list[dict[str, Any]] = []
+    if flt.exclude_question_ids:
+        clauses.append({"question_id": {"$nin": sorted(flt.exclude_question_ids)}})
+    if flt.kinds is not None:
+        clauses.append({"kind": {"$in": sorted(flt.kinds)}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 def open_knowledge_base(

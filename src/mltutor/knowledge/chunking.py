@@ -16,12 +16,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from mltutor.knowledge.notes import Note
+from mltutor.knowledge.questions import Question, has_cyrillic
 
-CHUNKER_VERSION = "4"
+CHUNKER_VERSION = "5"
 MAX_CHARS = 1200
 PATH_SEP = " > "
 OVERVIEW = "Overview"
 USER_TOPIC = "user"
+# A chunk is Russian when at least this share of its letters is Cyrillic. Russian sections keep their
+# formulas (LaTeX, plain text) in Latin letters, so a majority rule would call some of them English;
+# English sections mention at most a Russian term or two.
+RU_LETTER_SHARE = 0.3
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -40,6 +45,8 @@ class Chunk:
     source: str
     text: str
     kind: str  # "summary" | "section" | "question" | "user"
+    language: str = "en"  # "en" | "ru", by the Cyrillic share of the text (see chunk_language)
+    question_id: str = ""  # the bank question's id for question chunks, else ""
 
     @property
     def citation(self) -> str:
@@ -56,6 +63,18 @@ def chunk_id(source: str, heading_path: str, ordinal: int) -> str:
     """Stable id: the same section of the same file keeps its id whatever its text becomes."""
     key = f"{source}\x1f{heading_path}\x1f{ordinal}".encode()
     return hashlib.sha256(key).hexdigest()[:24]
+
+
+def chunk_language(text: str) -> str:
+    """``"ru"`` when at least :data:`RU_LETTER_SHARE` of the letters are Cyrillic, else ``"en"``."""
+    cyrillic = latin = 0
+    for ch in text:
+        if "\u0400" <= ch <= "\u04ff":
+            cyrillic += 1
+        elif ch.isascii() and ch.isalpha():
+            latin += 1
+    letters = cyrillic + latin
+    return "ru" if letters and cyrillic / letters >= RU_LETTER_SHARE else "en"
 
 
 def split_long(text: str, max_chars: int = MAX_CHARS) -> list[str]:
@@ -203,12 +222,19 @@ def build_chunks(
     source: str,
     kind: str,
     default_heading: str = OVERVIEW,
+    question_ids: Sequence[str] | None = None,
 ) -> list[Chunk]:
-    """Turn sections into chunks (long ones split), with ids unique within ``source``."""
+    """Turn sections into chunks (long ones split), with ids unique within ``source``.
+
+    ``question_ids``, if given, holds one bank question id per section (question chunks).
+    """
+    if question_ids is not None and len(question_ids) != len(sections):
+        raise ValueError("question_ids must have one id per section")
     seen: Counter[str] = Counter()
     out: list[Chunk] = []
-    for path, text in sections:
+    for i, (path, text) in enumerate(sections):
         heading = PATH_SEP.join(path) if path else default_heading
+        qid = question_ids[i] if question_ids is not None else ""
         for piece in split_long(text):
             ordinal = seen[heading]
             seen[heading] += 1
@@ -221,13 +247,11 @@ def build_chunks(
                     source=source,
                     text=piece,
                     kind=kind,
+                    language=chunk_language(piece),
+                    question_id=qid,
                 )
             )
     return out
-
-
-def _is_cyrillic(s: str) -> bool:
-    return any("\u0400" <= ch <= "\u04ff" for ch in s)
 
 
 def summary_sections(note: Note) -> list[tuple[list[str], str]]:
@@ -236,8 +260,8 @@ def summary_sections(note: Note) -> list[tuple[list[str], str]]:
     They let a colloquial or Russian query ("матанализ", "производные") land on the topic even when
     the body never uses those words; split by language so each embedding stays in one language.
     """
-    en_alias = [a for a in note.aliases if not _is_cyrillic(a)]
-    ru_alias = [a for a in note.aliases if _is_cyrillic(a)]
+    en_alias = [a for a in note.aliases if not has_cyrillic(a)]
+    ru_alias = [a for a in note.aliases if has_cyrillic(a)]
     en = [f"{note.title}.", f"Also called: {', '.join(en_alias)}." if en_alias else ""]
     en.append(f"Covers: {', '.join(note.keywords_en)}." if note.keywords_en else "")
     ru = [
@@ -252,21 +276,50 @@ def summary_sections(note: Note) -> list[tuple[list[str], str]]:
     return out
 
 
+def _label(text: str, limit: int = 60) -> str:
+    """A citation label from a question: cut at a word boundary, not mid-word."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
 def question_text(note: Note, index: int) -> tuple[list[str], str]:
     """A question chunk: question, reference answer and key points, under its own heading."""
     q = note.questions[index]
-    short = q.question
-    if len(short) > 60:  # a citation label, not the question: cut at a word boundary
-        short = short[:60].rsplit(" ", 1)[0].rstrip(",;:") + "…"
     points = "\n".join(f"- {p}" for p in q.key_points)
     text = f"Interview question: {q.question}\n\n{q.reference_answer.strip()}"
     if points:
         text += f"\n\nKey points:\n{points}"
-    return [f"Q: {short}"], text
+    return [f"Q: {_label(q.question)}"], text
+
+
+def question_text_ru(q: Question) -> tuple[list[str], str] | None:
+    """The Russian question chunk (``None`` when the question has no Russian version)."""
+    if q.question_ru is None or q.reference_answer_ru is None:
+        return None
+    points = "\n".join(f"- {p}" for p in q.key_points_ru or [])
+    text = f"Вопрос на собеседовании: {q.question_ru}\n\n{q.reference_answer_ru.strip()}"
+    if points:
+        text += f"\n\nКлючевые пункты:\n{points}"
+    return [f"Вопрос: {_label(q.question_ru)}"], text
+
+
+def question_sections(note: Note) -> tuple[list[tuple[list[str], str]], list[str]]:
+    """Every question's English chunk and, when it exists, its Russian one, with their ids."""
+    sections: list[tuple[list[str], str]] = []
+    ids: list[str] = []
+    for i, q in enumerate(note.questions):
+        sections.append(question_text(note, i))
+        ids.append(q.id)
+        ru = question_text_ru(q)
+        if ru is not None:
+            sections.append(ru)
+            ids.append(q.id)
+    return sections, ids
 
 
 def chunk_note(note: Note) -> list[Chunk]:
-    """All chunks of one note: summaries, body sections (## / ###) and one chunk per question."""
+    """All chunks of one note: summaries, body sections (## / ###), question chunks (EN and RU)."""
     summaries = build_chunks(
         summary_sections(note),
         topic=note.slug,
@@ -281,12 +334,14 @@ def chunk_note(note: Note) -> list[Chunk]:
         source=note.source,
         kind="section",
     )
+    q_sections, q_ids = question_sections(note)
     questions = build_chunks(
-        [question_text(note, i) for i in range(len(note.questions))],
+        q_sections,
         topic=note.slug,
         title=note.title,
         source=note.source,
         kind="question",
+        question_ids=q_ids,
     )
     return summaries + body + questions
 

@@ -32,7 +32,7 @@ BATCH = 256
 PAGE = 5000
 NOTES_COLLECTION = "mltutor_notes"
 USER_COLLECTION = "mltutor_user"
-_META_KEYS = ("topic", "title", "heading", "source", "kind")
+_META_KEYS = ("topic", "title", "heading", "source", "kind", "language", "question_id")
 
 
 def _quiet(message: str) -> None:
@@ -212,6 +212,8 @@ class ChunkStore:
                     source=str(m.get("source", "")),
                     text=doc or "",
                     kind=str(m.get("kind", "")),
+                    language=str(m.get("language", "en")),
+                    question_id=str(m.get("question_id", "")),
                 )
             )
         return out
@@ -229,16 +231,21 @@ class ChunkStore:
         return len(emb[0]) if emb is not None and len(emb) else 512
 
     def query(
-        self, embedding: npt.NDArray[np.float32], n: int, topic: str | None = None
+        self,
+        embedding: npt.NDArray[np.float32],
+        n: int,
+        topic: str | None = None,
+        where: dict[str, Any] | None = None,
     ) -> list[tuple[str, float]]:
-        """Nearest ``n`` chunks as (id, cosine distance), optionally only one topic."""
+        """Nearest ``n`` chunks as (id, cosine distance), optionally one topic / a metadata filter."""
         total = self.count()
         if total == 0 or n <= 0:
             return []
+        clauses = [c for c in ({"topic": topic} if topic else None, where) if c]
         res = self.collection.query(
             query_embeddings=[embedding.tolist()],
             n_results=min(n, total),
-            where={"topic": topic} if topic else None,
+            where=clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None),
             include=["distances"],
         )
         ids = res["ids"][0] if res["ids"] else []
@@ -289,12 +296,20 @@ class ChunkStore:
         """
         got = self.get_all(["metadatas"])
         stored = {
-            cid: (m or {}).get("text_hash")
+            cid: (
+                (m or {}).get("text_hash"),
+                (m or {}).get("language"),
+                (m or {}).get("question_id"),
+            )
             for cid, m in zip(got["ids"], got["metadatas"], strict=True)
         }
         wanted = {c.id: c for c in chunks}
         stale = [cid for cid in stored if cid not in wanted]
-        todo = [c for c in chunks if stored.get(c.id) != text_hash(c.search_text())]
+        todo = [
+            c
+            for c in chunks
+            if stored.get(c.id) != (text_hash(c.search_text()), c.language, c.question_id)
+        ]
         if stale:
             self.delete_ids(stale)
         self.add(todo, progress, label="chunks")

@@ -9,11 +9,12 @@ keeping a second on-disk index in sync with Chroma.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from functools import lru_cache
 
 import bm25s
 import numpy as np
+import numpy.typing as npt
 from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_RUSSIAN
 
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
@@ -68,11 +69,40 @@ def tokenize(text: str) -> list[str]:
 
 
 class LexicalIndex:
-    """BM25 over a fixed list of documents, with an optional topic filter at query time."""
+    """BM25 over a fixed list of documents, with topic / kind / question-id filters at query time.
 
-    def __init__(self, ids: Sequence[str], texts: Sequence[str], topics: Sequence[str]) -> None:
+    ``kinds``, ``question_ids`` and ``languages`` are per-document like ``topics``; left out, every
+    document counts as kind ``""``, question id ``""`` and language ``"en"``.
+    """
+
+    def __init__(
+        self,
+        ids: Sequence[str],
+        texts: Sequence[str],
+        topics: Sequence[str],
+        *,
+        kinds: Sequence[str] | None = None,
+        question_ids: Sequence[str] | None = None,
+        languages: Sequence[str] | None = None,
+    ) -> None:
         self.ids = list(ids)
+        n = len(self.ids)
         self.topics = np.asarray(list(topics), dtype=object)
+        self.kinds = np.asarray(list(kinds) if kinds is not None else [""] * n, dtype=object)
+        self.question_ids = np.asarray(
+            list(question_ids) if question_ids is not None else [""] * n, dtype=object
+        )
+        self.languages = np.asarray(
+            list(languages) if languages is not None else ["en"] * n, dtype=object
+        )
+        if not (
+            len(self.topics)
+            == len(self.kinds)
+            == len(self.question_ids)
+            == len(self.languages)
+            == n
+        ):
+            raise ValueError("LexicalIndex: every per-document sequence must match ids in length")
         self._bm25: bm25s.BM25 | None = None
         corpus = [tokenize(t) for t in texts]
         if any(corpus):
@@ -82,16 +112,42 @@ class LexicalIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def search(self, query: str, n: int, topic: str | None = None) -> list[tuple[str, float]]:
-        """Up to ``n`` (id, score) pairs with a positive score, best first."""
+    def allowed(
+        self,
+        topic: str | None = None,
+        *,
+        exclude_question_ids: Collection[str] = (),
+        kinds: Collection[str] | None = None,
+    ) -> npt.NDArray[np.bool_]:
+        """Boolean mask of the documents a query with these filters may return."""
+        mask = np.ones(len(self.ids), dtype=bool)
+        if topic is not None:
+            mask &= self.topics == topic
+        if exclude_question_ids:
+            mask &= ~np.isin(self.question_ids, list(exclude_question_ids))
+        if kinds is not None:
+            mask &= np.isin(self.kinds, list(kinds))
+        return mask
+
+    def search(
+        self,
+        query: str,
+        n: int,
+        topic: str | None = None,
+        *,
+        exclude_question_ids: Collection[str] = (),
+        kinds: Collection[str] | None = None,
+    ) -> list[tuple[str, float]]:
+        """Up to ``n`` (id, score) pairs with a positive score, best first, filters applied first."""
         if self._bm25 is None or n <= 0:
             return []
         tokens = [t for t in tokenize(query) if t in self._bm25.vocab_dict]
         if not tokens:
             return []
         scores = np.asarray(self._bm25.get_scores(tokens), dtype=np.float64)
-        if topic is not None:
-            scores = np.where(self.topics == topic, scores, 0.0)
+        if topic is not None or exclude_question_ids or kinds is not None:
+            mask = self.allowed(topic, exclude_question_ids=exclude_question_ids, kinds=kinds)
+            scores = np.where(mask, scores, 0.0)
         k = min(n, int(np.count_nonzero(scores > 0)))
         if k == 0:
             return []

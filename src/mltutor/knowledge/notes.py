@@ -56,18 +56,28 @@ def notes_fingerprint(notes_dir: Path | None = None) -> str:
 class Note(BaseModel):
     """One topic note: front matter fields plus the Markdown body."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", use_attribute_docstrings=True)
 
     slug: str = Field(min_length=1)
+    """Topic id, exactly the file name without ``.md``."""
     title: str = Field(min_length=1)
+    """English title."""
     title_ru: str = ""
+    """Russian title."""
     aliases: list[str] = Field(default_factory=list)
+    """Names a learner may use for the topic, English and Russian."""
     keywords_en: list[str] = Field(default_factory=list)
+    """English terms the note covers (they route queries to the topic)."""
     keywords_ru: list[str] = Field(default_factory=list)
+    """Russian terms the note covers."""
     checks: list[str] = Field(default_factory=list)
+    """Derivations the derivation checker must accept (run by a test)."""
     questions: list[Question] = Field(default_factory=list)
+    """The note's interview questions, in file order."""
     body: str = ""
+    """The Markdown after the front matter."""
     path: Path
+    """Where the note was read from."""
 
     @property
     def source(self) -> str:

@@ -8,8 +8,9 @@ acronyms.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -23,22 +24,68 @@ from mltutor.knowledge.lexical import LexicalIndex
 RRF_K_DENSE = 60
 RRF_K_LEXICAL = 10
 CANDIDATES = 40  # per list; enough for fusion to find agreement, cheap for both back ends
+# Fused score multiplier for chunks in the requested language (``search(..., language="ru")``): a
+# Russian query then prefers the Russian version of a section over its English original, without
+# hiding English-only material. Tuned on the "tune" split of the section-level eval (see
+# evals/retrieval_eval.py); the "report" split is never used for tuning.
+LANGUAGE_BOOST = 1.25
 
-DenseSearch = Callable[[str, int, "str | None"], list[tuple[str, float]]]
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """What a search may return: applied to both candidate lists before fusion and top-k."""
+
+    exclude_question_ids: frozenset[str] = frozenset()
+    kinds: frozenset[str] | None = None
+
+    def admits(self, chunk: Chunk) -> bool:
+        """True if ``chunk`` may be returned."""
+        if chunk.question_id and chunk.question_id in self.exclude_question_ids:
+            return False
+        return self.kinds is None or chunk.kind in self.kinds
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nothing is filtered out."""
+        return not self.exclude_question_ids and self.kinds is None
+
+
+NO_FILTER = SearchFilter()
+
+
+class DenseSearch(Protocol):
+    """Nearest chunks to a query as (id, distance), best first, honouring topic and filter."""
+
+    def __call__(
+        self, query: str, n: int, topic: str | None, flt: SearchFilter, /
+    ) -> list[tuple[str, float]]: ...
 
 
 class Hit(BaseModel):
     """One search result, ready for the CLI, the TUI and the tutor's citations."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
 
     topic: str
+    """Topic slug (``user`` for the user's own material)."""
     title: str
+    """Title of the note or file."""
     heading: str
+    """Heading path below the title, e.g. ``Key formulas > Sigmoid``."""
     source: str
+    """``notes/<slug>.md`` or the user's file path."""
     score: float
+    """Fused retrieval score (higher is better; comparable within one search only)."""
     text: str
+    """The chunk's text."""
     citation: str
+    """What the UI shows: ``calculus § Sigmoid``."""
+    kind: str = ""
+    """``summary``, ``section``, ``question`` or ``user``."""
+    language: str = "en"
+    """``en`` or ``ru``: the language of the chunk's text."""
+    question_id: str = ""
+    """The bank question's id when the hit is a question chunk, else ``""``."""
 
     def to_json(self) -> dict[str, Any]:
         """The JSON shape of ``mltutor search --json`` (plus ``citation``)."""
@@ -50,6 +97,9 @@ class Hit(BaseModel):
             "score": round(self.score, 6),
             "text": self.text,
             "citation": self.citation,
+            "kind": self.kind,
+            "language": self.language,
+            "question_id": self.question_id,
         }
 
     @classmethod
@@ -62,6 +112,9 @@ class Hit(BaseModel):
             score=score,
             text=chunk.text,
             citation=chunk.citation,
+            kind=chunk.kind,
+            language=chunk.language,
+            question_id=chunk.question_id,
         )
 
 
@@ -74,6 +127,19 @@ def rrf(rankings: Sequence[Sequence[str]], ks: Sequence[int]) -> list[tuple[str,
     return sorted(scores.items(), key=lambda kv: -kv[1])
 
 
+def prefer_language(
+    fused: Sequence[tuple[str, float]],
+    chunks: Mapping[str, Chunk],
+    language: str | None,
+    boost: float = LANGUAGE_BOOST,
+) -> list[tuple[str, float]]:
+    """Multiply the scores of chunks in ``language`` by ``boost`` and re-sort (stable)."""
+    if language is None:
+        return list(fused)
+    boosted = [(cid, s * boost if chunks[cid].language == language else s) for cid, s in fused]
+    return sorted(boosted, key=lambda kv: -kv[1])
+
+
 def hybrid_search(
     query: str,
     *,
@@ -83,14 +149,36 @@ def hybrid_search(
     k: int = 5,
     topic: str | None = None,
     candidates: int = CANDIDATES,
+    flt: SearchFilter = NO_FILTER,
+    language: str | None = None,
+    language_boost: float = LANGUAGE_BOOST,
 ) -> list[Hit]:
-    """Top ``k`` hits for ``query``: both candidate lists, fused, deduplicated by chunk id."""
+    """Top ``k`` hits for ``query``: both candidate lists, fused, deduplicated by chunk id.
+
+    ``flt`` is applied inside both candidate searches (and checked again here), so excluded chunks
+    never take a place in the top ``k``; ``language`` boosts chunks in that language.
+    """
     if k <= 0 or not query.strip():
         return []
     n = max(candidates, k)
-    dense_ids = [cid for cid, _ in dense(query, n, topic) if cid in chunks]
-    lexical_ids = [cid for cid, _ in lexical.search(query, n, topic) if cid in chunks]
+
+    def keep(cid: str) -> bool:
+        return cid in chunks and flt.admits(chunks[cid])
+
+    dense_ids = [cid for cid, _ in dense(query, n, topic, flt) if keep(cid)]
+    lexical_ids = [
+        cid
+        for cid, _ in lexical.search(
+            query,
+            n,
+            topic,
+            exclude_question_ids=flt.exclude_question_ids,
+            kinds=flt.kinds,
+        )
+        if keep(cid)
+    ]
     fused = rrf([dense_ids, lexical_ids], ks=[RRF_K_DENSE, RRF_K_LEXICAL])
+    fused = prefer_language(fused, chunks, language, language_boost)
     fused = credit_summaries(fused, chunks)
     return [Hit.from_chunk(chunks[cid], score) for cid, score in fused[:k]]
 
