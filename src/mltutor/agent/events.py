@@ -49,6 +49,13 @@ class Citation(BaseModel):
     """Retrieval score (higher is better)."""
     text: str = ""
     """The cited text (may be shortened)."""
+    kind: str = "section"
+    """Chunk kind: ``section``, ``question`` (a bank question with its reference answer),
+    ``summary`` or ``user``."""
+    question_id: str = ""
+    """The bank question a ``question`` chunk belongs to."""
+    language: str = "en"
+    """Language of the text (``en`` or ``ru``)."""
 
 
 class RetrievalEvent(_Event):
