@@ -162,61 +162,32 @@ def _cmd_knowledge_remove(args: argparse.Namespace) -> int:
 # -- ask / sessions ------------------------------------------------------------------------------
 
 
-def _cmd_ask(args: argparse.Namespace) -> int:
-    from mltutor.agent.facade import create_service, run_once
-    from mltutor.settings import load_settings
-
-    service = create_service(load_settings())
-    streamed = False
-
-    def show(event: Any) -> None:
-        nonlocal streamed
-        if args.json:
-            return
-        if event.type == "retrieval" and event.hits:
-            print("sources: " + "; ".join(h.label for h in event.hits[:3]), file=sys.stderr)
-        elif event.type == "tool_result":
-            print(f"tool: {event.summary}", file=sys.stderr)
-        elif event.type == "token" and event.candidate == 0:
-            streamed = True
-            print(event.text, end="", flush=True)
-
-    try:
-        result = run_once(
-            service,
-            " ".join(args.question),
-            session_id=args.session,
-            best_of=args.best_of,
-            on_event=show,
-        )
-    finally:
-        service.close()
-    if args.json:
-        _print_json(result)
-    else:
-        if streamed:
-            print("\n")
-        if result["answer"]:
-            print("--- answer ---")
-            print(result["answer"])
-            if result["citations"]:
-                print("\nsources: " + "; ".join(c["label"] for c in result["citations"]))
-            print(result["verification"].get("summary", ""))
-            print(f"(session {result['session']}; continue with --session {result['session']})")
-    if "error" in result:
-        print(f"mltutor: error: {result['error']['message']}", file=sys.stderr)
-        return EXIT_WRONG
-    return EXIT_OK
-
-
 def _cmd_sessions(args: argparse.Namespace) -> int:
+    import sqlite3
+
     from mltutor.agent import create_service
     from mltutor.agent.errors import SessionError
     from mltutor.settings import load_settings
+    from mltutor.storage import pending_notices, storage_error
+
+    def fail(message: str, kind: str = "session") -> int:
+        if args.json:  # --json always prints JSON: an error object on failure
+            _print_json({"error": {"message": message, "kind": kind}})
+        return _error(message)
 
     if args.action != "list" and not args.id:
-        return _error(f"`mltutor sessions {args.action}` needs a session id (see `sessions list`)")
-    service = create_service(load_settings())
+        return fail(f"`mltutor sessions {args.action}` needs a session id (see `sessions list`)")
+    settings = load_settings()
+    try:
+        service = create_service(settings)
+    except SessionError as exc:
+        return fail(exc.message, getattr(exc, "kind", "session"))
+    notices = pending_notices(settings.data_dir)
+    for notice in notices:  # every time, until the user deletes or moves the kept copy
+        print(f"mltutor: notice: {notice.message}", file=sys.stderr)
+    extra = getattr(service, "notice", None)
+    if extra and not any(str(n.aside) in extra for n in notices):
+        print(f"mltutor: notice: {extra}", file=sys.stderr)
     try:
         if args.action == "list":
             infos = service.sessions()
@@ -228,11 +199,15 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
                 print('no sessions yet; start one with: mltutor ask "..."')
         elif args.action == "delete":
             service.delete_session(args.id)
-            print(f"deleted {args.id}")
+            _print_json({"deleted": args.id}) if args.json else print(f"deleted {args.id}")
         elif args.action == "export":
-            print(service.export_markdown(args.id))
+            text = service.export_markdown(args.id)
+            _print_json({"session": args.id, "markdown": text}) if args.json else print(text)
     except SessionError as exc:
-        return _error(exc.message)
+        return fail(exc.message, getattr(exc, "kind", "session"))
+    except (sqlite3.Error, OSError) as exc:  # e.g. the checkpoint tables on a full disk
+        err = storage_error(exc, settings.data_dir / "sessions.sqlite", "the sessions database")
+        return fail(err.message, err.kind)
     finally:
         service.close()
     return EXIT_OK
@@ -276,22 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=_cmd_search)
 
-    a = sub.add_parser("ask", help="ask the tutor one question (streams the answer)")
-    a.add_argument("question", nargs="+")
-    a.add_argument(
-        "--json",
-        action="store_true",
-        help="print answer, citations, tool calls, verification, candidates and timings as JSON",
-    )
-    a.add_argument(
-        "--best-of",
-        type=int,
-        default=None,
-        metavar="N",
-        help="generate N candidates and keep the best verified one",
-    )
-    a.add_argument("--session", default=None, metavar="ID", help="continue a session")
-    a.set_defaults(func=_cmd_ask)
+    from mltutor.commands import ask
+
+    ask.register(sub)
 
     se = sub.add_parser("sessions", help="list, export or delete tutor sessions")
     se.add_argument("action", choices=["list", "export", "delete"])

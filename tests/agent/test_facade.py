@@ -10,7 +10,8 @@ import pytest
 
 from mltutor.agent.errors import ProviderError
 from mltutor.agent.events import Citation
-from mltutor.agent.facade import Tutor, run_once
+from mltutor.agent.facade import Tutor
+from mltutor.commands.ask import ask_once as run_once
 from mltutor.settings import Settings
 from tests.agent.fakes import ScriptedChatModel
 
@@ -29,7 +30,7 @@ def make(tmp_path: Path, model: Any) -> Tutor:
     return Tutor(
         settings,
         model_factory=lambda progress: model,
-        retriever_factory=lambda progress: lambda q, k: [HIT],
+        retriever_factory=lambda progress: lambda q, k, **kw: [HIT],
     )
 
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +18,26 @@ from mltutor.agent.events import Citation, ErrorEvent, Event
 from mltutor.agent.llm import ChatModel
 from mltutor.agent.service import Progress, ServiceStatus, SessionInfo, TranscriptEntry
 from mltutor.agent.sessions import SessionStore, open_database
-from mltutor.agent.tutor import RunContext, ToolBox
+from mltutor.agent.tutor import (
+    Retriever,
+    RunContext,
+    RunTrace,
+    ToolBox,
+    checkpoint_serializer,
+    trace_from_state,
+)
+from mltutor.agent.tutor.state import Mode
+from mltutor.knowledge.errors import KnowledgeError
 from mltutor.settings import Settings
 from mltutor.tools.checker import CheckReport, check_derivation
 
 ModelFactory = Callable[[Progress], ChatModel]
-RetrieverFactory = Callable[[Progress], Callable[[str, int], list[Citation]]]
+RetrieverFactory = Callable[[Progress], Retriever]
 
 
 def notes_retriever(
     data_dir: Path, chroma_url: str | None, progress: Progress | None = None
-) -> Callable[[str, int], list[Citation]]:
+) -> Retriever:
     """Open (building if needed) the knowledge base and adapt its hits to citations."""
     from mltutor.knowledge.base import open_knowledge_base
 
@@ -39,7 +47,7 @@ def notes_retriever(
     )
     kb.ensure_index()
 
-    def search(query: str, k: int) -> list[Citation]:
+    def search(query: str, k: int, *, exclude_question_ids: Collection[str] = ()) -> list[Citation]:
         return [
             Citation(
                 label=h.citation,
@@ -48,8 +56,11 @@ def notes_retriever(
                 source=h.source,
                 score=h.score,
                 text=h.text,
+                kind=h.kind or "section",
+                question_id=h.question_id,
+                language=h.language,
             )
-            for h in kb.search(query, k=k)
+            for h in kb.search(query, k=k, exclude_question_ids=exclude_question_ids)
         ]
 
     return search
@@ -72,7 +83,7 @@ class Tutor:
         self._lock = threading.RLock()
         self._model: ChatModel | None = None
         self._judge: ChatModel | None = None
-        self._retriever: Callable[[str, int], list[Citation]] | None = None
+        self._retriever: Retriever | None = None
         self._graph: Any = None
         self._reader: Any = None
         self._closers: list[Callable[[], None]] = []
@@ -85,11 +96,11 @@ class Tutor:
         self.store = SessionStore(conn)
         from langgraph.checkpoint.sqlite import SqliteSaver
 
-        self._checkpointer = SqliteSaver(conn)
+        self._checkpointer = SqliteSaver(conn, serde=checkpoint_serializer())
 
     # -- start-up --------------------------------------------------------------------------
 
-    def _default_retriever(self, progress: Progress) -> Callable[[str, int], list[Citation]]:
+    def _default_retriever(self, progress: Progress) -> Retriever:
         return notes_retriever(self.settings.data_dir, self.settings.chroma_url, progress)
 
     def _default_model(self, progress: Progress) -> ChatModel:
@@ -149,11 +160,29 @@ class Tutor:
         session_id: str | None = None,
         best_of: int | None = None,
         cancel: threading.Event | None = None,
+        verify: bool = True,
+        exclude_question_ids: Collection[str] = (),
+        mode: Mode = "tutor",
     ) -> Iterator[Event]:
         run_id = uuid.uuid4().hex[:10]
         if not question.strip():
             yield ErrorEvent(run_id=run_id, message="the question is empty", kind="input")
             return
+        yield from self._ask(
+            question, run_id, session_id, best_of, cancel, verify, exclude_question_ids, mode
+        )
+
+    def _ask(
+        self,
+        question: str,
+        run_id: str,
+        session_id: str | None,
+        best_of: int | None,
+        cancel: threading.Event | None,
+        verify: bool,
+        exclude_question_ids: Collection[str],
+        mode: Mode,
+    ) -> Iterator[Event]:
         try:
             session = self.store.get(session_id) if session_id else self.store.create()
             self.start()
@@ -166,42 +195,48 @@ class Tutor:
                 retryable=getattr(exc, "retryable", False),
             )
             return
-        except Exception as exc:  # e.g. KnowledgeError: a malformed note or unreadable index
-            yield ErrorEvent(
-                run_id=run_id,
-                message=getattr(exc, "message", str(exc)),
-                kind="knowledge" if type(exc).__name__ == "KnowledgeError" else "internal",
-            )
+        except KnowledgeError as exc:  # a malformed note or an unreadable index
+            yield ErrorEvent(run_id=run_id, message=exc.message, kind="knowledge")
             return
-        config = {"configurable": {"thread_id": session.id}}
-        ctx = RunContext(
-            run_id=run_id,
-            best_of=best_of or self.settings.best_of,
-            max_revisions=self.settings.max_revisions,
-            language=self.settings.language,
-            cancel=cancel or threading.Event(),
-        )
-        self.store.touch(session.id, question)
-        self.last_session_id = session.id
-        try:
-            for chunk in self._graph.stream(
-                {"question": question}, config, context=ctx, stream_mode="custom"
-            ):
-                yield chunk.model_copy(update={"run_id": run_id})
-        except Cancelled as exc:
-            self._note(config, "*(answer stopped by the user)*")
-            yield ErrorEvent(run_id=run_id, message=exc.message, kind="cancelled")
-        except ProviderError as exc:
-            self._note(config, f"*(no answer: {exc.message})*")
-            yield ErrorEvent(
-                run_id=run_id, message=exc.message, kind="provider", retryable=exc.retryable
-            )
-        except Exception as exc:  # a bug must not crash the front end or lose the session
-            self._note(config, "*(no answer: internal error)*")
+        except Exception as exc:  # a bug must not crash the front end
             yield ErrorEvent(
                 run_id=run_id,
                 message=f"internal error: {type(exc).__name__}: {exc}",
                 kind="internal",
+            )
+            return
+        config = {"configurable": {"thread_id": session.id}}
+        s = self.settings
+        ctx = RunContext(
+            run_id=run_id,
+            mode=mode,
+            best_of=best_of or s.best_of,
+            concurrency=s.best_of_concurrency,
+            max_revisions=s.max_revisions if verify else 0,
+            language=s.language,
+            time_budget_s=s.best_of_time_budget_s,
+            token_budget=s.best_of_token_budget,
+            verify=verify,
+            exclude_question_ids=tuple(exclude_question_ids),
+            cancel=cancel or threading.Event(),
+        )
+        self.store.touch(session.id, question)
+        sid = {"run_id": run_id, "session_id": session.id}
+        try:
+            for chunk in self._graph.stream(
+                {"question": question}, config, context=ctx, stream_mode="custom"
+            ):
+                yield chunk.model_copy(update=sid)
+        except Cancelled as exc:
+            self._note(config, "*(answer stopped by the user)*")
+            yield ErrorEvent(message=exc.message, kind="cancelled", **sid)
+        except ProviderError as exc:
+            self._note(config, f"*(no answer: {exc.message})*")
+            yield ErrorEvent(message=exc.message, kind="provider", retryable=exc.retryable, **sid)
+        except Exception as exc:  # a bug must not crash the front end or lose the session
+            self._note(config, "*(no answer: internal error)*")
+            yield ErrorEvent(
+                message=f"internal error: {type(exc).__name__}: {exc}", kind="internal", **sid
             )
 
     def _note(self, config: dict[str, Any], text: str) -> None:
@@ -211,10 +246,13 @@ class Tutor:
                 config, {"messages": [{"role": "assistant", "content": text}]}, as_node="respond"
             )
 
-    def last_state(self, session_id: str) -> dict[str, Any]:
-        """Trace of the last run in a session (tool calls, candidates, timings...)."""
+    def _values(self, session_id: str) -> dict[str, Any]:
         state = self._reader_graph().get_state({"configurable": {"thread_id": session_id}})
         return dict(state.values)
+
+    def last_trace(self, session_id: str) -> RunTrace:
+        """Trace of the last run in a session (tool calls, candidates, verification, timings)."""
+        return trace_from_state(self._values(session_id))
 
     def check(self, text: str) -> CheckReport:
         return check_derivation(text, limits=self.settings.tools)
@@ -233,7 +271,7 @@ class Tutor:
             if line
             else f"Check my derivation:\n{text}"
         )
-        return self.ask(question, session_id=session_id, cancel=cancel)
+        return self.ask(question, session_id=session_id, cancel=cancel, mode="check")
 
     # -- sessions ------------------------------------------------------------------------------
 
@@ -252,7 +290,7 @@ class Tutor:
 
     def transcript(self, session_id: str) -> list[TranscriptEntry]:
         self.store.get(session_id)
-        messages = self.last_state(session_id).get("messages", [])
+        messages = self._values(session_id).get("messages", [])
         return [
             TranscriptEntry(
                 role=m["role"], content=str(m["content"]), citations=list(m.get("citations", []))
@@ -288,53 +326,3 @@ class Tutor:
 def create_service(settings: Settings, **factories: Any) -> Tutor:
     """Factory used by the CLI and the TUI."""
     return Tutor(settings, **factories)
-
-
-def run_once(
-    service: Tutor,
-    question: str,
-    *,
-    session_id: str | None = None,
-    best_of: int | None = None,
-    on_event: Callable[[Event], None] | None = None,
-    cancel: threading.Event | None = None,
-) -> dict[str, Any]:
-    """Ask one question and return the documented JSON shape of ``mltutor ask --json``."""
-    start = time.perf_counter()
-    final: Any = None
-    error: Any = None
-    for event in service.ask(question, session_id=session_id, best_of=best_of, cancel=cancel):
-        if on_event is not None:
-            on_event(event)
-        if event.type == "final":
-            final = event
-        elif event.type == "error":
-            error = event
-    total = time.perf_counter() - start
-    sid = getattr(service, "last_session_id", session_id)
-    state = service.last_state(sid) if sid and final is not None else {}
-    timings = dict(state.get("timings", {}))
-    timings["total"] = round(total, 3)
-    out: dict[str, Any] = {
-        "answer": final.answer if final else "",
-        "citations": [c.model_dump() for c in final.citations] if final else [],
-        "tool_calls": [
-            {"name": c["name"], "args": c["args"], "result": c["result"]}
-            for c in state.get("tool_calls", [])
-        ],
-        "verification": {
-            k: state.get("verification", {}).get(k, 0) for k in ("claims_checked", "claims_failed")
-        },
-        "candidates": [
-            {"score": c["score"], "details": c["details"]} for c in state.get("candidates", [])
-        ],
-        "timings": timings,
-        "model": service.status().model,
-        "session": sid,
-    }
-    if final is not None:
-        out["verification"]["summary"] = final.verified
-        out["verification"]["failures"] = state.get("verification", {}).get("failures", [])
-    if error is not None:
-        out["error"] = {"message": error.message, "kind": error.kind, "retryable": error.retryable}
-    return out

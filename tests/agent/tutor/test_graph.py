@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from mltutor.agent.errors import Cancelled, ProviderError
 from mltutor.agent.events import Citation
@@ -24,7 +25,7 @@ CALCULUS_HIT = Citation(
 )
 
 
-def retriever(query: str, k: int) -> list[Citation]:
+def retriever(query: str, k: int, **kw: Any) -> list[Citation]:
     return [CALCULUS_HIT][:k]
 
 
@@ -38,8 +39,19 @@ def run(model: Any, question: str, **ctx: Any) -> tuple[dict[str, Any], list[Any
         if mode == "custom":
             events.append(chunk)
         else:
-            state = chunk
+            state = plain(chunk)
     return state, events
+
+
+def plain(value: Any) -> Any:
+    """State with its typed records as dicts, for terse assertions."""
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
 
 
 def types(events: list[Any]) -> list[str]:

@@ -8,9 +8,9 @@ computed for this question must also appear in the answer (an equivalent express
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
+from mltutor.agent.tutor.records import ToolRecord, VerificationRecord
 from mltutor.tools.errors import ToolError
 from mltutor.tools.limits import DEFAULT_LIMITS, ToolLimits
 from mltutor.tools.parsing.vocabulary import math_words_re
@@ -19,28 +19,6 @@ _SPAN_RE = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|`([^
 _PROSE_RE = re.compile(r"[A-Za-z]{4,}|[А-Яа-яЁё]{3,}")
 _MATH_WORDS_RE = math_words_re()
 _MAX_CLAIMS = 12
-
-
-@dataclass
-class Verification:
-    """What checking a draft found."""
-
-    checked: int = 0
-    failed: int = 0
-    failures: list[str] = field(default_factory=list)
-    failed_spans: list[str] = field(default_factory=list)
-    verified: list[str] = field(default_factory=list)
-    tool_results_stated: int = 0
-    tool_results_expected: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "claims_checked": self.checked,
-            "claims_failed": self.failed,
-            "failures": self.failures,
-            "failed_spans": self.failed_spans,
-            "verified": self.verified,
-        }
 
 
 def math_spans(text: str) -> list[str]:
@@ -126,32 +104,38 @@ def _stated(expected: str, text: str, limits: ToolLimits) -> bool:
 
 
 def verify(
-    text: str, tool_calls: list[dict[str, Any]], limits: ToolLimits = DEFAULT_LIMITS
-) -> Verification:
+    text: str, tool_calls: list[ToolRecord], limits: ToolLimits = DEFAULT_LIMITS
+) -> VerificationRecord:
     """Check every claim in ``text`` and that tool results are stated. Never raises."""
     from mltutor.tools.checker import check_derivation
 
-    result = Verification()
+    result = VerificationRecord()
     for span, claim in claim_spans(text):
-        report = check_derivation(claim, limits=limits)
+        try:
+            report = check_derivation(claim, limits=limits)
+        except Exception:  # the checker promises not to raise; a bug there must not fail the answer
+            result.unverifiable += 1
+            continue
         if not report.steps:
             continue
         step = report.steps[0]
         if step.status == "ok" and step.message.startswith("verified"):
-            result.checked += 1
+            result.claims_checked += 1
             result.verified.append(claim)
+        elif step.status in ("unverifiable", "unparsed"):
+            result.unverifiable += 1  # never counted as wrong: we could not read or decide it
         elif step.status == "wrong":
-            result.checked += 1
-            result.failed += 1
+            result.claims_checked += 1
+            result.claims_failed += 1
             # no internal sample points here: this text goes back to the model and the user
             why = f" ({step.diagnosis})" if step.diagnosis else ""
             fix = f"; the correct value is {step.expected}" if step.expected else ""
             result.failures.append(f"`{claim}` is wrong{why}{fix}")
             result.failed_spans.append(span)
     for call in tool_calls:
-        if not call.get("ok"):
+        if not call.ok or not call.grounded:
             continue
-        name, res = call["name"], call["result"]
+        name, res = call.name, call.result
         if name == "check_derivation":
             first = res.get("first_wrong_step")
             result.tool_results_expected += 1
@@ -160,7 +144,7 @@ def verify(
             ):
                 result.tool_results_stated += 1
             else:
-                result.failed += 1
+                result.claims_failed += 1
                 result.failures.append(
                     f"the answer must say that line {first} is the first wrong step"
                 )
@@ -170,11 +154,11 @@ def verify(
             result.tool_results_expected += 1
             if _stated(expected, text, limits):
                 result.tool_results_stated += 1
-                result.checked += 1
+                result.claims_checked += 1
                 result.verified.append(f"{name} result {expected.replace('**', '^')}")
             else:
-                result.checked += 1
-                result.failed += 1
+                result.claims_checked += 1
+                result.claims_failed += 1
                 result.failures.append(
                     f"the answer does not state the computed {name} result "
                     f"{expected.replace('**', '^')}"

@@ -40,3 +40,14 @@ def build_graph(
     g.add_edge("revise", "draft")
     g.add_edge("respond", END)
     return g.compile(checkpointer=checkpointer)
+
+
+def checkpoint_serializer() -> Any:
+    """LangGraph's serializer, allowed to restore exactly our state records (and nothing else)."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    from mltutor.agent.tutor.records import STATE_TYPES
+
+    return JsonPlusSerializer(
+        allowed_msgpack_modules=[(cls.__module__, cls.__name__) for cls in STATE_TYPES]
+    )

@@ -1,20 +1,20 @@
 """The tutor's graph nodes: route → retrieve → tools → draft → verify → respond.
 
-Logic only; the wiring is in :mod:`mltutor.agent.tutor.graph`. Nodes emit typed events through the LangGraph
-stream writer and read per-run controls (cancel flag, best-of-N) from the runtime context.
+Logic only; the wiring is in :mod:`.graph`. Nodes emit typed events through the LangGraph stream
+writer, read per-run controls (cancel flag, best-of-N, exclusions) from the runtime context, and keep
+their results in the typed records of :mod:`.records`.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
-from contextlib import closing
-from typing import Any
+from collections.abc import Collection
+from typing import Any, Literal, Protocol
 
 from langgraph.runtime import Runtime
 
-from mltutor.agent.errors import Cancelled, ProviderError
+from mltutor.agent.errors import ProviderError
 from mltutor.agent.events import (
     CandidateScoredEvent,
     Citation,
@@ -27,16 +27,27 @@ from mltutor.agent.events import (
 )
 from mltutor.agent.llm import ChatModel
 from mltutor.agent.tutor import prompts
+from mltutor.agent.tutor.answer import compose_answer, verified_sentence
 from mltutor.agent.tutor.claims import verify
+from mltutor.agent.tutor.drafting import sample_candidates
+from mltutor.agent.tutor.records import Candidate, Intent, ToolRecord, VerificationRecord
 from mltutor.agent.tutor.routing import route, suggested_tools
-from mltutor.agent.tutor.scoring import agree, cited_indices, score
+from mltutor.agent.tutor.scoring import score
 from mltutor.agent.tutor.state import RunContext, TutorState
-from mltutor.agent.tutor.toolbox import ToolBox, result_line
+from mltutor.agent.tutor.toolbox import ToolBox, grounded
 
-Retriever = Callable[[str, int], list[Citation]]
-"""Search the notes: (query, k) -> citations, best first."""
 
-EARLY_STOP_SCORE = 0.85
+class Retriever(Protocol):
+    """Search the notes: (query, k) -> citations, best first, never the excluded questions' chunks."""
+
+    def __call__(
+        self, query: str, k: int, *, exclude_question_ids: Collection[str] = ()
+    ) -> list[Citation]:
+        """The ``k`` best sections for ``query``."""
+        ...
+
+
+TOOL_KINDS = frozenset({"derivative", "integral", "gradient", "hessian"})
 
 
 def _timed(state: TutorState, name: str, start: float) -> dict[str, float]:
@@ -58,9 +69,9 @@ class TutorNodes:
     def route(self, state: TutorState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         start = time.perf_counter()
         question = state["question"]
-        intent = route(question)
-        if runtime.context.mode == "check" and intent["kind"] != "check":
-            intent = {"kind": "check", "tool": "check_derivation", "args": {"text": question}}
+        intent = Intent.model_validate(route(question))
+        if runtime.context.mode == "check" and intent.kind != "check":
+            intent = Intent(kind="check", tool="check_derivation", args={"text": question})
         return {
             "intent": intent,
             "hits": [],
@@ -70,9 +81,10 @@ class TutorNodes:
             "revisions": 0,
             "answer": "",
             "citations": [],
-            "verification": {},
+            "verification": VerificationRecord(),
             "messages": [{"role": "user", "content": question}],
             "timings": {"route": round(time.perf_counter() - start, 4)},
+            "usage": {},
         }
 
     # -- retrieve ------------------------------------------------------------------------------
@@ -80,60 +92,70 @@ class TutorNodes:
     def retrieve(self, state: TutorState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         start = time.perf_counter()
         hits: list[Citation] = []
+        intent = state["intent"]
         if self.retriever is not None:
             query = state["question"]
-            if state["intent"]["kind"] in {"derivative", "integral", "gradient", "hessian"}:
-                query = f"{state['intent']['kind']} {query}"
-            hits = self.retriever(query, 2 if state["intent"]["kind"] == "check" else self.k)
+            if intent.kind in TOOL_KINDS:
+                query = f"{intent.kind} {query}"
+            hits = self.retriever(
+                query,
+                2 if intent.kind == "check" else self.k,
+                exclude_question_ids=runtime.context.exclude_question_ids,
+            )
         runtime.stream_writer(RetrievalEvent(run_id=runtime.context.run_id, hits=hits))
-        return {"hits": [h.model_dump() for h in hits], "timings": _timed(state, "retrieve", start)}
+        return {"hits": hits, "timings": _timed(state, "retrieve", start)}
 
     # -- tools -----------------------------------------------------------------------------------
 
     def _run_tool(
-        self, name: str, args: dict[str, Any], origin: str, runtime: Runtime[RunContext]
-    ) -> dict[str, Any]:
+        self,
+        name: str,
+        args: dict[str, Any],
+        origin: Literal["router", "model"],
+        runtime: Runtime[RunContext],
+        question: str,
+    ) -> ToolRecord:
         call_id = uuid.uuid4().hex[:8]
         run_id = runtime.context.run_id
         runtime.stream_writer(
             ToolStartedEvent(run_id=run_id, call_id=call_id, name=name, args=args, origin=origin)
-        )  # type: ignore[arg-type]
-        out = self.toolbox.run(name, args, origin)
+        )
+        record = self.toolbox.run(name, args, origin)
+        if origin == "model" and not grounded(args, question):
+            record = record.model_copy(
+                update={
+                    "grounded": False,
+                    "summary": record.summary
+                    + " (inputs not taken from the question: not used in the answer)",
+                }
+            )
         runtime.stream_writer(
             ToolResultEvent(
                 run_id=run_id,
                 call_id=call_id,
                 name=name,
-                ok=out.ok,
-                result=out.result,
-                summary=out.summary,
+                ok=record.ok,
+                result=record.result,
+                summary=record.summary,
             )
         )
-        return {
-            "name": name,
-            "args": args,
-            "result": out.result,
-            "ok": out.ok,
-            "summary": out.summary,
-            "origin": origin,
-            "result_line": result_line(name, args, out.result) if out.ok else None,
-        }
+        return record
 
     def tools(self, state: TutorState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         start = time.perf_counter()
-        intent = state["intent"]
-        calls: list[dict[str, Any]] = []
-        if "tool" in intent:
-            calls.append(self._run_tool(intent["tool"], intent["args"], "router", runtime))
-        elif intent["kind"] == "general" and self.model is not None:
-            names = suggested_tools(state["question"])
+        intent, question = state["intent"], state["question"]
+        calls: list[ToolRecord] = []
+        if intent.tool:
+            calls.append(self._run_tool(intent.tool, intent.args, "router", runtime, question))
+        elif intent.kind == "general" and self.model is not None:
+            names = suggested_tools(question)
             if names:
-                calls += self._model_tools(state["question"], names, runtime)
+                calls += self._model_tools(question, names, runtime)
         return {"tool_calls": calls, "timings": _timed(state, "tools", start)}
 
     def _model_tools(
         self, question: str, names: list[str], runtime: Runtime[RunContext]
-    ) -> list[dict[str, Any]]:
+    ) -> list[ToolRecord]:
         assert self.model is not None
         try:
             completion = self.model.complete(
@@ -145,43 +167,21 @@ class TutorNodes:
             if exc.kind != "malformed_tool_call":
                 raise
             return [
-                {
-                    "name": "tool_call",
-                    "args": {},
-                    "ok": False,
-                    "origin": "model",
-                    "result": {"error": exc.message},
-                    "summary": exc.message,
-                }
+                ToolRecord(
+                    name="tool_call",
+                    ok=False,
+                    origin="model",
+                    result={"error": exc.message},
+                    summary=exc.message,
+                )
             ]
-        calls = []
-        for call in completion.tool_calls[:2]:
-            if call.name not in names:
-                continue
-            calls.append(self._run_tool(call.name, call.arguments, "model", runtime))
-        return calls
+        return [
+            self._run_tool(call.name, call.arguments, "model", runtime, question)
+            for call in completion.tool_calls[:2]
+            if call.name in names
+        ]
 
     # -- draft -----------------------------------------------------------------------------------
-
-    def _stream(
-        self,
-        messages: list[dict[str, Any]],
-        index: int,
-        temperature: float,
-        runtime: Runtime[RunContext],
-    ) -> str:
-        assert self.model is not None
-        ctx = runtime.context
-        pieces: list[str] = []
-        with closing(self.model.stream(messages, temperature=temperature)) as stream:  # type: ignore[type-var]
-            for piece in stream:
-                if ctx.cancel.is_set():
-                    raise Cancelled()
-                pieces.append(piece)
-                runtime.stream_writer(TokenEvent(run_id=ctx.run_id, text=piece, candidate=index))
-        if ctx.cancel.is_set():
-            raise Cancelled()
-        return "".join(pieces)
 
     def _fallback_answer(self, state: TutorState) -> str:
         """No model: state the computed results and the best note, honestly labelled."""
@@ -190,89 +190,86 @@ class TutorNodes:
             "the notes.)*",
             "",
         ]
-        for call in state.get("tool_calls", []):
-            lines.append(f"- {call['summary']}")
+        lines += [f"- {call.summary}" for call in state.get("tool_calls", [])]
         hits = state.get("hits", [])
         if hits:
-            lines += ["", f"From the notes [1] ({hits[0]['label']}):", "", hits[0]["text"][:800]]
+            lines += ["", f"From the notes [1] ({hits[0].label}):", "", hits[0].text[:800]]
         return "\n".join(lines)
+
+    def _lead(self, state: TutorState) -> str:
+        """A computed result that opens the answer; the model explains it and cannot misstate it."""
+        return next(
+            (
+                c.result_line
+                for c in state.get("tool_calls", [])
+                if c.result_line and c.origin == "router"
+            ),
+            "",
+        )
 
     def draft(self, state: TutorState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         start = time.perf_counter()
         ctx = runtime.context
         candidates = list(state.get("candidates", []))
-        history = [m for m in state.get("messages", [])[:-1]]
-        revising = state.get("revisions", 0) > 0
-        # a computed result leads the answer; the model explains it (and cannot misstate it)
-        lead = next(
-            (
-                c["result_line"]
-                for c in state.get("tool_calls", [])
-                if c.get("result_line") and c.get("origin") == "router"
-            ),
-            "",
-        )
-        if revising:
+        history = list(state.get("messages", []))[:-1]
+        lead = self._lead(state)
+        args: dict[str, Any] = {}
+        if state.get("revisions", 0) > 0:
             best = candidates[state.get("best", 0)]
-            messages = prompts.draft_messages(
-                state["question"],
-                history,
-                state["hits"],
-                state["tool_calls"],
-                ctx.language,
-                failures=best["verification"]["failures"],
-                previous=best["text"],
-                lead=lead,
-            )
-            plan = [0.2]
+            args = {"failures": best.verification.failures, "previous": best.own_text}
+        messages = prompts.draft_messages(
+            state["question"],
+            history,
+            state.get("hits", []),
+            state.get("tool_calls", []),
+            ctx.language,
+            lead=lead,
+            **args,
+        )
+        plan = [0.2] if args else [0.2] + [0.8] * (max(1, ctx.best_of) - 1)
+
+        def emit(piece: str, index: int) -> None:
+            runtime.stream_writer(TokenEvent(run_id=ctx.run_id, text=piece, candidate=index))
+
+        def judge(own: str, index: int) -> Candidate:
+            text = f"{lead}\n\n{own.strip()}" if lead else own
+            return self._judge(text, own, state, runtime, index)
+
+        if self.model is None:
+            candidates.append(judge(self._fallback_answer(state), len(candidates)))
         else:
-            messages = prompts.draft_messages(
-                state["question"],
-                history,
-                state["hits"],
-                state["tool_calls"],
-                ctx.language,
-                lead=lead,
-            )
-            plan = [0.2] + [0.8] * (max(1, ctx.best_of) - 1)
-        tokens = 0
-        for temperature in plan:
-            index = len(candidates)
-            if self.model is None:
-                text = self._fallback_answer(state)
-            else:
-                if lead:
-                    runtime.stream_writer(
-                        TokenEvent(run_id=ctx.run_id, text=lead + "\n\n", candidate=index)
+            if lead:
+                runtime.stream_writer(
+                    TokenEvent(
+                        run_id=ctx.run_id,
+                        text=lead + "\n\n",
+                        candidate=len(candidates),
+                        origin="tools",
                     )
-                text = self._stream(messages, index, temperature, runtime)
-                if lead:
-                    text = f"{lead}\n\n{text.strip()}"
-            tokens += len(text) // 4
-            candidate = self._score(text, state, runtime, index)
-            candidates.append(candidate)
-            if self.model is None or len(candidates) < 2:
-                continue
-            best = max(candidates, key=lambda c: c["score"])
-            if (
-                best["score"] >= EARLY_STOP_SCORE
-                and agree(best["text"], candidate["text"])
-                and candidate is not best
-            ):
-                break  # two good candidates agree: more samples would not change the answer
-            if tokens > ctx.token_budget or time.perf_counter() - start > ctx.time_budget_s:
-                break
-        best_index = max(range(len(candidates)), key=lambda i: candidates[i]["score"])
+                )
+            candidates += sample_candidates(
+                self.model,
+                messages,
+                ctx,
+                first_index=len(candidates),
+                plan=plan,
+                emit=emit,
+                judge=judge,
+            )
+        best_index = max(range(len(candidates)), key=lambda i: candidates[i].score)
         return {
             "candidates": candidates,
             "best": best_index,
             "timings": _timed(state, "draft", start),
         }
 
-    def _score(
-        self, text: str, state: TutorState, runtime: Runtime[RunContext], index: int
-    ) -> dict[str, Any]:
-        verification = verify(text, state.get("tool_calls", []), self.toolbox.limits)
+    def _judge(
+        self, text: str, own: str, state: TutorState, runtime: Runtime[RunContext], index: int
+    ) -> Candidate:
+        if runtime.context.verify:
+            verification = verify(text, state.get("tool_calls", []), self.toolbox.limits)
+        else:
+            verification = VerificationRecord()
         details = score(text, verification, state.get("hits", []))
         runtime.stream_writer(
             CandidateScoredEvent(
@@ -282,36 +279,39 @@ class TutorNodes:
                 details=details,
             )
         )
-        return {
-            "text": text,
-            "score": details["score"],
-            "details": details,
-            "verification": verification.as_dict(),
-            "stated": [verification.tool_results_stated, verification.tool_results_expected],
-        }
+        return Candidate(
+            text=text,
+            own_text=own,
+            score=details["score"],
+            details=details,
+            verification=verification,
+        )
 
     # -- verify ----------------------------------------------------------------------------------
 
     def verify(self, state: TutorState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-        best = state["candidates"][state["best"]]
-        v = best["verification"]
+        v = state["candidates"][state["best"]].verification
         runtime.stream_writer(
             VerificationEvent(
                 run_id=runtime.context.run_id,
-                claims_checked=v["claims_checked"],
-                claims_failed=v["claims_failed"],
-                failures=v["failures"],
+                claims_checked=v.claims_checked,
+                claims_failed=v.claims_failed,
+                failures=v.failures,
                 revision=state.get("revisions", 0),
+                statements_checked=len(v.statements),
+                statements_supported=v.count("supported"),
+                statements_contradicted=v.count("contradicted"),
             )
         )
         return {"verification": v}
 
     def needs_revision(self, state: TutorState, runtime: Runtime[RunContext]) -> str:
         """Edge: revise when the best draft has failed claims and revisions remain."""
-        failed = state["verification"].get("claims_failed", 0)
+        v = state["verification"]
         if (
-            failed
+            (v.claims_failed or v.count("contradicted"))
             and self.model is not None
+            and runtime.context.verify
             and state.get("revisions", 0) < runtime.context.max_revisions
         ):
             return "revise"
@@ -325,68 +325,31 @@ class TutorNodes:
     def respond(self, state: TutorState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         start = time.perf_counter()
         best = state["candidates"][state["best"]]
-        answer = best["text"].strip()
-        v = dict(best["verification"])
-        removed = 0
-        for span in v.get("failed_spans", []):
-            kept = [line for line in answer.splitlines() if span not in line]
-            removed += len(answer.splitlines()) - len(kept)
-            answer = "\n".join(kept).strip()
-        if removed:
-            answer += (
-                f"\n\n*({removed} line(s) with formulas that did not verify were removed "
-                "from this answer.)*"
-            )
-        stated, expected = best.get("stated", [0, 0])
-        additions = []
-        if stated < expected:
-            # the model did not state what the tools computed: say it, so the answer is never wrong
-            for call in state.get("tool_calls", []):
-                if call["ok"]:
-                    additions.append(f"- {call['summary']}")
-        if additions:
-            answer += "\n\n**Computed by mltutor's tools:**\n" + "\n".join(additions)
         hits = state.get("hits", [])
-        used = [n for n in cited_indices(answer) if 1 <= n <= len(hits)]
-        if not used and hits:
-            used = [1]
-            answer += f"\n\nSource: [1] {hits[0]['label']}"
-        citations = [hits[n - 1] for n in used]
-        verified = _verified_sentence(v, state.get("tool_calls", []))
+        tool_calls = state.get("tool_calls", [])
+        answer, citations = compose_answer(best, hits, tool_calls, runtime.context.verify)
+        verified = verified_sentence(best.verification, tool_calls)
         runtime.stream_writer(
             FinalEvent(
                 run_id=runtime.context.run_id,
                 answer=answer,
-                citations=[Citation(**c) for c in citations],
+                citations=citations,
                 verified=verified,
             )
         )
         return {
             "answer": answer,
             "citations": citations,
-            "verification": v,
+            "verification": best.verification,
             "messages": [
                 {
                     "role": "assistant",
                     "content": answer,
-                    "citations": [c["label"] for c in citations],
+                    "citations": [c.label for c in citations],
                 }
             ],
             "timings": _timed(state, "respond", start),
         }
-
-
-def _verified_sentence(v: dict[str, Any], tool_calls: list[dict[str, Any]]) -> str:
-    parts = []
-    computed = [c["name"] for c in tool_calls if c["ok"]]
-    if computed:
-        parts.append("computed with " + ", ".join(sorted(set(computed))))
-    checked, failed = v.get("claims_checked", 0), v.get("claims_failed", 0)
-    if checked:
-        parts.append(f"{checked - failed} of {checked} mathematical claims verified")
-    else:
-        parts.append("no checkable formulas in the answer")
-    return "; ".join(parts).capitalize() + "."
 
 
 __all__ = ["Retriever", "TutorNodes"]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mltutor.agent.events import Citation
+from mltutor.agent.tutor.records import ToolRecord
+
 SYSTEM = (
     "You are mltutor, a tutor for the mathematics of machine-learning interviews. "
     "Answer clearly and concisely in Markdown. Use the numbered notes as your source and cite them "
@@ -25,24 +28,22 @@ def language_instruction(question: str, language: str) -> str:
     return "Answer in English."
 
 
-def evidence_block(
-    hits: list[dict[str, Any]], tool_calls: list[dict[str, Any]], max_chars: int = 500
-) -> str:
+def evidence_block(hits: list[Citation], tool_calls: list[ToolRecord], max_chars: int = 500) -> str:
     """Numbered note excerpts and tool results, as one user-visible block."""
     parts = []
     if hits:
         parts.append("Notes:")
         for i, h in enumerate(hits, 1):
-            text = re.sub(r"\s+", " ", h.get("text", ""))[:max_chars]
-            parts.append(f"[{i}] {h.get('label', '')}: {text}")
+            text = re.sub(r"\s+", " ", h.text)[:max_chars]
+            parts.append(f"[{i}] {h.label}: {text}")
     for call in tool_calls:
-        if call.get("ok"):
-            line = call.get("result_line") or call["summary"]
-            parts.append(f"Tool {call['name']}({_args(call['args'])}) computed: {line}")
-            if call["name"] == "check_derivation":
-                parts.append(_check_details(call["result"]))
-        else:
-            parts.append(f"Tool {call['name']} failed: {call['result'].get('error', '')}")
+        if call.ok and call.grounded:
+            line = call.result_line or call.summary
+            parts.append(f"Tool {call.name}({_args(call.args)}) computed: {line}")
+            if call.name == "check_derivation":
+                parts.append(_check_details(call.result))
+        elif not call.ok:
+            parts.append(f"Tool {call.name} failed: {call.result.get('error', '')}")
     return "\n".join(parts)
 
 
@@ -75,8 +76,8 @@ CONTINUE = (
 def draft_messages(
     question: str,
     history: list[dict[str, Any]],
-    hits: list[dict[str, Any]],
-    tool_calls: list[dict[str, Any]],
+    hits: list[Citation],
+    tool_calls: list[ToolRecord],
     language: str,
     failures: list[str] | None = None,
     previous: str = "",

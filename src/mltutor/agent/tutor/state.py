@@ -1,17 +1,23 @@
 """Graph state and per-run context.
 
-The state is what the checkpointer persists (conversation messages and the last run's trace); the
-run context carries things that must not be persisted (the cancel flag, per-run knobs).
+The state is what the checkpointer persists (conversation messages and the last run's trace, as the
+typed records of :mod:`.records`); the run context carries what must not be persisted (the cancel
+flag, per-run knobs).
 """
 
 from __future__ import annotations
 
 import operator
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypedDict
 
-Mode = Literal["tutor", "interview", "check"]
+from mltutor.agent.events import Citation
+from mltutor.agent.tutor.records import Candidate, Intent, ToolRecord, VerificationRecord
+
+Mode = Literal["tutor", "check"]
+"""``check``: the question is a derivation to check (the explain-a-wrong-step request)."""
 
 
 class TutorState(TypedDict, total=False):
@@ -21,26 +27,28 @@ class TutorState(TypedDict, total=False):
     """The conversation in OpenAI message format (user questions and final answers only)."""
     question: str
     """The current question."""
-    intent: dict[str, Any]
-    """What routing decided: kind (derivative, integral, check, search, general) and tool args."""
-    hits: list[dict[str, Any]]
-    """Retrieved note sections (Citation dicts), best first."""
-    tool_calls: list[dict[str, Any]]
-    """Tool calls of this run: name, args, result, ok, origin."""
-    candidates: list[dict[str, Any]]
-    """Best-of-N candidates: text, score, details, verification."""
+    intent: Intent
+    """What routing decided."""
+    hits: list[Citation]
+    """Retrieved note sections, best first."""
+    tool_calls: list[ToolRecord]
+    """Tool calls of this run."""
+    candidates: list[Candidate]
+    """Best-of-N candidates."""
     best: int
     """Index of the chosen candidate."""
     revisions: int
     """How many revision rounds ran."""
     answer: str
     """The final answer."""
-    citations: list[dict[str, Any]]
+    citations: list[Citation]
     """Citations of the final answer."""
-    verification: dict[str, Any]
-    """claims_checked, claims_failed, failures of the final answer."""
+    verification: VerificationRecord
+    """Verification of the chosen candidate (after removals, of the final answer)."""
     timings: dict[str, float]
     """Seconds per node (and ``model`` for time spent waiting on the model)."""
+    usage: dict[str, int]
+    """Prompt and completion tokens of this run, as reported by the server."""
 
 
 @dataclass
@@ -48,10 +56,25 @@ class RunContext:
     """Per-run settings and controls, passed as LangGraph runtime context (never persisted)."""
 
     run_id: str = ""
+    """Identifies the run in events."""
     mode: Mode = "tutor"
+    """``check`` forces the question to the derivation checker."""
     best_of: int = 1
+    """Candidates to sample."""
+    concurrency: int = 1
+    """Candidates requested at once (a server with several slots)."""
     max_revisions: int = 1
+    """Revision rounds for drafts whose formulas fail."""
     language: str = "auto"
+    """Answer language: auto, en or ru."""
     time_budget_s: float = 180.0
+    """Best-of-N stops sampling after this long."""
     token_budget: int = 4000
+    """Best-of-N stops sampling after this many drafted tokens (estimated)."""
+    verify: bool = True
+    """Self-verification on (formulas and statements checked, failing lines removed)."""
+    exclude_question_ids: Collection[str] = ()
+    """Bank questions whose own chunks retrieval must not return (an open interview question, a
+    question under evaluation): otherwise the answer key leaks into the context."""
     cancel: threading.Event = field(default_factory=threading.Event)
+    """Set to stop the run at the next token or node boundary."""

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import math
+import re
+from typing import Any, Literal
 
+from mltutor.agent.tutor.records import ToolRecord
 from mltutor.tools.limits import DEFAULT_LIMITS, ToolLimits
-
-
-@dataclass
-class ToolOutcome:
-    """Result of one tool call, ready for events and the trace."""
-
-    name: str
-    args: dict[str, Any]
-    ok: bool
-    result: dict[str, Any]
-    summary: str = ""
-    origin: str = "router"
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def summarize(name: str, args: dict[str, Any], result: dict[str, Any]) -> str:
@@ -107,7 +96,9 @@ class ToolBox:
 
         return [openai_tool_schema(get_tool(n)) for n in names]
 
-    def run(self, name: str, args: dict[str, Any], origin: str = "router") -> ToolOutcome:
+    def run(
+        self, name: str, args: dict[str, Any], origin: Literal["router", "model"] = "router"
+    ) -> ToolRecord:
         """Run a tool; failures come back as ``ok=False`` with the error text, never raise."""
         from mltutor.tools.errors import ToolError
 
@@ -124,4 +115,95 @@ class ToolBox:
             ok = True
         except ToolError as exc:
             result, ok = {"error": exc.message}, False
-        return ToolOutcome(name, args, ok, result, summarize(name, args, result), origin)
+        except Exception as exc:  # a tool bug must not fail the whole answer
+            result, ok = {"error": f"the tool failed unexpectedly ({type(exc).__name__})"}, False
+        return ToolRecord(
+            name=name,
+            args=args,
+            ok=ok,
+            result=result,
+            summary=summarize(name, args, result),
+            origin=origin,
+            result_line=result_line(name, args, result) if ok and origin == "router" else None,
+            inputs=describe_inputs(args),
+        )
+
+
+_NUMBER_RE = re.compile(
+    r"(?<![\w.])(\d+(?:[.,]\d+)?(?:[eE][+-]?\d+)?)\s*([kKmMbBtT]|тыс|млн|млрд)?\b"
+)
+_SCALE = {"k": 1e3, "тыс": 1e3, "m": 1e6, "млн": 1e6, "b": 1e9, "млрд": 1e9, "t": 1e12}
+_WORD_SCALE_RE = re.compile(
+    r"(\d+(?:[.,]\d+)?)\s*(thousand|million|billion|trillion|тысяч\w*|миллион\w*|миллиард\w*)",
+    re.IGNORECASE,
+)
+_WORD_SCALES = {
+    "thousand": 1e3,
+    "тысяч": 1e3,
+    "million": 1e6,
+    "миллион": 1e6,
+    "billion": 1e9,
+    "миллиард": 1e9,
+    "trillion": 1e12,
+}
+
+
+def numbers_in(text: str) -> list[float]:
+    """Numbers a person wrote, with their scale words applied ("7B" = 7e9, "3 млн" = 3e6)."""
+    out: list[float] = []
+    for m in _NUMBER_RE.finditer(text):
+        try:
+            value = float(m.group(1).replace(",", "."))
+        except ValueError:
+            continue
+        suffix = (m.group(2) or "").lower()
+        out.append(value)
+        if suffix:
+            out.append(value * _SCALE.get(suffix, 1.0))
+    for m in _WORD_SCALE_RE.finditer(text):
+        word = m.group(2).lower()
+        scale = next((v for k, v in _WORD_SCALES.items() if word.startswith(k)), 1.0)
+        out.append(float(m.group(1).replace(",", ".")) * scale)
+    return out
+
+
+def _arg_numbers(value: Any) -> list[float]:
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int | float):
+        return [float(value)]
+    if isinstance(value, str):
+        return numbers_in(value)
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in _arg_numbers(v)]
+    if isinstance(value, list | tuple):
+        return [n for v in value for n in _arg_numbers(v)]
+    return []
+
+
+_DEFAULTS = {0.0, 1.0, 2.0, 0.05, 0.8, 0.95, 0.5, 0.2, 0.1}
+"""Conventional values a tool call may use without the question saying them (alpha, power...)."""
+
+
+def grounded(args: dict[str, Any], question: str) -> bool:
+    """Whether every number in a model-chosen call appears in the question (or is a convention).
+
+    A 1.5B model asked about "a 7B model" once called the scaling-law tool with a compute budget it
+    made up; its result must not be presented as the answer.
+    """
+    asked = numbers_in(question)
+    for n in _arg_numbers(args):
+        if n in _DEFAULTS or not math.isfinite(n):
+            continue
+        if not any(math.isclose(n, a, rel_tol=1e-6, abs_tol=1e-12) for a in asked):
+            return False
+    return True
+
+
+def describe_inputs(args: dict[str, Any]) -> str:
+    """The inputs of a call in one short line, shown next to its result."""
+    parts = []
+    for key, value in args.items():
+        shown = value if isinstance(value, str) else repr(value)
+        parts.append(f"{key} = {str(shown)[:60]}")
+    return ", ".join(parts)[:200]

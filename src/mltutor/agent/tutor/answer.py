@@ -1,0 +1,96 @@
+"""The final answer from the chosen candidate: what failed verification is taken out, what was
+computed is stated, citations resolved, and one sentence says what was checked."""
+
+from __future__ import annotations
+
+from mltutor.agent.events import Citation
+from mltutor.agent.tutor.records import Candidate, ToolRecord, VerificationRecord
+from mltutor.agent.tutor.scoring import cited_indices
+
+
+def _drop_lines(answer: str, spans: list[str]) -> tuple[str, int]:
+    removed = 0
+    for span in spans:
+        lines = answer.splitlines()
+        kept = [line for line in lines if span not in line]
+        removed += len(lines) - len(kept)
+        answer = "\n".join(kept).strip()
+    return answer, removed
+
+
+def _drop_sentences(answer: str, sentences: list[str]) -> tuple[str, int]:
+    removed = 0
+    for sentence in sentences:
+        if sentence and sentence in answer:
+            answer = answer.replace(sentence, "", 1)
+            removed += 1
+    return "\n".join(line.rstrip() for line in answer.splitlines()).strip(), removed
+
+
+def compose_answer(
+    best: Candidate, hits: list[Citation], tool_calls: list[ToolRecord], verify: bool = True
+) -> tuple[str, list[Citation]]:
+    """The answer text and the citations it uses."""
+    answer = best.text.strip()
+    v = best.verification
+    notes: list[str] = []
+    if verify:
+        answer, removed = _drop_lines(answer, v.failed_spans)
+        if removed:
+            notes.append(f"{removed} line(s) with formulas that did not verify were removed")
+        contradicted = [s.sentence for s in v.statements if s.verdict == "contradicted"]
+        answer, dropped = _drop_sentences(answer, contradicted)
+        if dropped:
+            sources = sorted(
+                {s.source for s in v.statements if s.source and s.verdict == "contradicted"}
+            )
+            where = " (" + ", ".join(f"[{n}]" for n in sources) + ")" if sources else ""
+            notes.append(f"{dropped} statement(s) that contradict the notes{where} were removed")
+    if notes:
+        answer += "\n\n*(" + "; ".join(notes) + " from this answer.)*"
+    if v.tool_results_stated < v.tool_results_expected:
+        # the model did not state what the tools computed: say it, so the answer is never wrong
+        additions = [
+            f"- {c.summary}" + (f" (inputs: {c.inputs})" if c.inputs else "")
+            for c in tool_calls
+            if c.ok and c.grounded
+        ]
+        if additions:
+            answer += "\n\n**Computed by mltutor's tools:**\n" + "\n".join(additions)
+    used = [n for n in cited_indices(answer) if 1 <= n <= len(hits)]
+    if not used and hits:
+        used = [1]
+        answer += f"\n\nSource: [1] {hits[0].label}"
+    return answer, [hits[n - 1] for n in used]
+
+
+def verification_summary(v: VerificationRecord) -> str:
+    """What was checked, in words ("3 formulas verified · 5 statements supported by the notes")."""
+    parts = []
+    if v.claims_checked:
+        ok = v.claims_checked - v.claims_failed
+        parts.append(f"{ok} of {v.claims_checked} formulas verified")
+    if v.unverifiable:
+        parts.append(f"{v.unverifiable} formula(s) could not be checked")
+    if v.statements:
+        parts.append(
+            f"{v.count('supported')} of {len(v.statements)} statements supported by the notes"
+        )
+        if v.count("contradicted"):
+            parts.append(f"{v.count('contradicted')} contradicted the notes")
+    return " · ".join(parts)
+
+
+def verified_sentence(v: VerificationRecord, tool_calls: list[ToolRecord]) -> str:
+    """One sentence under the answer: what was computed and what was checked (never a bare tick)."""
+    parts = []
+    computed = [c.name for c in tool_calls if c.ok and c.grounded]
+    if computed:
+        parts.append("computed with " + ", ".join(sorted(set(computed))))
+    summary = verification_summary(v)
+    parts.append(summary if summary else "nothing in the answer could be checked")
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:] + "."
+
+
+__all__ = ["compose_answer", "verification_summary", "verified_sentence"]
