@@ -136,21 +136,15 @@ RU_PENDING = {
     "time-series",
     "vc-pac",
 }
-# TEMPORARY, removed before the Russian work is reported done: the notes being translated now.
-RU_IN_PROGRESS = {
-    "matrix-calculus",
-}
-
 
 def _slug_params() -> list[object]:
-    pending = RU_PENDING | RU_IN_PROGRESS
     return [
         pytest.param(
             n.slug,
             marks=pytest.mark.xfail(strict=False, reason="Russian not written yet"),
             id=n.slug,
         )
-        if n.slug in pending
+        if n.slug in RU_PENDING
         else pytest.param(n.slug, id=n.slug)
         for n in load_notes()
     ]
