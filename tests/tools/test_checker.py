@@ -129,5 +129,5 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     missing = _cli("check", str(tmp_path / "nope.txt"))
     assert missing.returncode == 2 and "cannot read" in missing.stderr
     binary = tmp_path / "bin.txt"
-    binary.write_bytes(b"\xff\xfe\x00\x81")
+    binary.write_bytes(b"\x81\xfe\x00\xff")  # not UTF-8 (a BOM would make it UTF-16)
     assert _cli("check", str(binary)).returncode == 2

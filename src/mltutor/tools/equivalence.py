@@ -1,21 +1,27 @@
 """Decide whether two expressions are equal: symbolically first, then at random points.
 
-Numeric testing runs at 30 significant digits at points where both sides are real and finite
-(probability-like values, positive values, then mixed signs, so logs and roots are sampled where
-defined). A disagreement is confirmed at 60 digits and at a second point before we say "not equal".
+Values are compared exactly when they are exact (rational points make ``x + 10^(-13)`` and ``x``
+differ by exactly ``10^(-13)``), otherwise to a relative tolerance far below the 30 digits they are
+computed with: ``0.05^10`` is not ``0``. Points are drawn where both sides, and any ``guards`` (the
+functions being differentiated or the claimed antiderivative), are real and finite, so ``acosh`` is
+sampled at x >= 1 and ``arcsin`` in [-1, 1]; a disagreement is confirmed at 60 digits.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, Literal
 
 import sympy as sp
 from pydantic import BaseModel, ConfigDict
 
-_REL_TOL = 1e-12
+_REL_TOL = sp.Float("1e-20", 30)
 _RANGES = [(0.05, 0.95), (0.3, 3.0), (-3.0, 3.0), (-0.95, -0.05), (1.5, 6.0)]
+# tried after the first round when too few points lie in the domain (acosh(x/3), asin(4x), ...)
+_MORE_RANGES = [(1.05, 4.0), (-0.3, 0.3), (3.0, 12.0), (-4.0, -1.05), (0.01, 0.2), (-12.0, -3.0)]
+_MAX_POINTS = 28
 
 
 class Equivalence(BaseModel):
@@ -42,86 +48,131 @@ class Equivalence(BaseModel):
     """A sentence for the user: why we think so."""
 
 
-def _real(value: Any) -> float | None:
-    """A finite real float from an evaluated SymPy number, or None (complex, infinite, nan)."""
+def _is_real_number(value: Any) -> bool:
+    if value.is_Rational:
+        return True
+    if not isinstance(value, sp.Float):
+        return False
+    return bool(value.is_finite)
+
+
+def number_at(expr: Any, point: dict[Any, Any], digits: int = 30) -> Any | None:
+    """``expr`` at ``point`` as an exact Rational when it is one, else a Float of ``digits``
+    significant digits; None where it is not a finite real number. An evaluation sympy cannot give
+    a single significant digit of (a cancellation to zero) is returned as exact 0."""
     try:
-        re_part, im_part = value.as_real_imag()
-        re_f, im_f = float(re_part), float(im_part)
-    except (TypeError, ValueError, AttributeError):
+        value = expr.xreplace(point) if point else expr
+        if value.is_Rational:
+            return value
+        value = value.evalf(digits)
+    except (ZeroDivisionError, ValueError, TypeError, OverflowError, ArithmeticError):
         return None
-    if re_f != re_f or abs(re_f) == float("inf"):
+    if value.free_symbols or value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         return None
-    if abs(im_f) > 1e-20 * max(1.0, abs(re_f)):
+    if not _is_real_number(value):
+        try:
+            re_part, im_part = value.as_real_imag()
+        except (TypeError, ValueError, AttributeError):
+            return None
+        if not _is_real_number(re_part) or not _is_real_number(im_part):
+            return None
+        if abs(im_part) > sp.Float("1e-25") * max(1, abs(re_part)):
+            return None
+        value = re_part
+    if isinstance(value, sp.Float) and value._prec < 20:
+        return sp.Integer(0)
+    return value
+
+
+def _to_float(value: Any) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError, OverflowError):
         return None
-    return re_f
+    return f if f == f and abs(f) != float("inf") else None
 
 
 def evaluate(expr: Any, point: dict[Any, Any], digits: int = 30) -> float | None:
     """Evaluate at ``point`` (symbol -> Rational) to ``digits``; None if not a finite real."""
-    try:
-        value = expr.xreplace(point).evalf(digits) if point else expr.evalf(digits)
-    except (ZeroDivisionError, ValueError, TypeError, OverflowError, ArithmeticError):
-        return None
-    if value.free_symbols or value.has(sp.zoo, sp.nan):
-        return None
-    return _real(value)
+    value = number_at(expr, point, digits)
+    return None if value is None else _to_float(value)
 
 
-def _close(x: float, y: float) -> bool:
-    return abs(x - y) <= _REL_TOL * max(1.0, abs(x), abs(y))
+def same_number(va: Any, vb: Any) -> bool:
+    """Exact equality for exact values, else agreement to a relative 1e-20."""
+    if va.is_Rational and vb.is_Rational:
+        return bool(va == vb)
+    diff = abs(va - vb)
+    if diff == 0:
+        return True
+    scale = max(abs(va), abs(vb))
+    return bool(diff <= _REL_TOL * scale)
 
 
-def _points(symbols: list[Any], rng: random.Random, count: int) -> list[dict[Any, Any]]:
-    out = []
-    for k in range(count):
-        lo, hi = _RANGES[k % len(_RANGES)]
-        out.append(
-            {
-                s: sp.Rational(str(Decimal(rng.uniform(lo, hi)).quantize(Decimal("1e-6"))))
-                for s in symbols
-            }
-        )
-    return out
+def _points(symbols: list[Any], rng: random.Random) -> Any:
+    """Random rational points: five ranges in turn, then wider and narrower ones."""
+    ranges = _RANGES + _MORE_RANGES
+    for k in range(_MAX_POINTS):
+        lo, hi = ranges[k % len(_RANGES)] if k < 10 else ranges[5 + (k - 10) % len(_MORE_RANGES)]
+        yield {
+            s: sp.Rational(str(Decimal(rng.uniform(lo, hi)).quantize(Decimal("1e-6"))))
+            for s in symbols
+        }
 
 
-def numeric_compare(a: Any, b: Any, *, seed: int = 7, samples: int = 10) -> Equivalence:
-    """Compare at random points; decide only with at least 3 valid points or a confirmed miss."""
-    symbols = sorted(a.free_symbols | b.free_symbols, key=str)
+def _in_domain(guards: Sequence[Any], point: dict[Any, Any]) -> bool:
+    return all(number_at(g, point, 15) is not None for g in guards)
+
+
+def numeric_compare(
+    a: Any, b: Any, *, seed: int = 7, samples: int = 10, guards: Sequence[Any] = ()
+) -> Equivalence:
+    """Compare at random points; decide only with enough valid points or a confirmed miss."""
+    guards = [g for g in guards if g.free_symbols]
+    found = set(a.free_symbols | b.free_symbols)
+    for g in guards:
+        found |= g.free_symbols
+    symbols = sorted(found, key=str)
     rng = random.Random(seed)
-    agree = 0
-    for point in _points(symbols, rng, samples if symbols else 1):
-        va, vb = evaluate(a, point), evaluate(b, point)
-        if va is None or vb is None:
+    agree = tried = 0
+    need = min(3, samples)
+    for point in _points(symbols, rng):
+        if tried >= (samples if agree >= need else _MAX_POINTS) or (tried and not symbols):
+            break
+        tried += 1
+        va, vb = number_at(a, point), number_at(b, point)
+        if va is None or vb is None or not _in_domain(guards, point):
             continue
-        if _close(va, vb):
+        if same_number(va, vb):
             agree += 1
             if not symbols:
                 return Equivalence(
                     equal=True,
                     method="numeric",
-                    left_value=va,
-                    right_value=vb,
-                    detail="equal to 30 significant digits",
+                    left_value=_to_float(va),
+                    right_value=_to_float(vb),
+                    detail="equal exactly" if va.is_Rational else "equal to 30 significant digits",
                 )
             continue
         # confirm the miss at higher precision
-        va2, vb2 = evaluate(a, point, 60), evaluate(b, point, 60)
-        if va2 is None or vb2 is None or _close(va2, vb2):
+        va2, vb2 = number_at(a, point, 60), number_at(b, point, 60)
+        if va2 is None or vb2 is None or same_number(va2, vb2):
             continue
         where = {str(s): float(v) for s, v in point.items()}
+        fa, fb = _to_float(va2), _to_float(vb2)
         return Equivalence(
             equal=False,
             method="numeric",
             counterexample=where or None,
-            left_value=va2,
-            right_value=vb2,
+            left_value=fa,
+            right_value=fb,
             detail=(
-                f"they differ at {_fmt_point(where)}: {va2:.6g} vs {vb2:.6g}"
+                f"they differ at {_fmt_point(where)}: {_fmt(va2)} vs {_fmt(vb2)}"
                 if where
-                else f"{va2:.10g} is not {vb2:.10g}"
+                else f"{_fmt(va2, 10)} is not {_fmt(vb2, 10)}"
             ),
         )
-    if agree >= min(3, samples):
+    if agree >= need:
         return Equivalence(
             equal=True,
             method="numeric",
@@ -132,6 +183,14 @@ def numeric_compare(a: Any, b: Any, *, seed: int = 7, samples: int = 10) -> Equi
         method="undecided",
         detail="could not evaluate both sides at enough points of their domain",
     )
+
+
+def _fmt(value: Any, digits: int = 6) -> str:
+    """A number for a message: integers as they are, others to ``digits`` significant digits."""
+    if value.is_Integer and abs(value) < 10**15:
+        return str(value)
+    f = _to_float(value)
+    return str(value) if f is None else f"{f:.{digits}g}"
 
 
 def _fmt_point(point: dict[str, float]) -> str:
@@ -151,15 +210,27 @@ def symbolic_zero(diff: Any) -> bool:
     return False
 
 
-def compare(a: Any, b: Any, *, deep: bool = True) -> Equivalence:
+def compare(a: Any, b: Any, *, deep: bool = True, guards: Sequence[Any] = ()) -> Equivalence:
     """Whether ``a`` equals ``b`` for all real values of their variables (where both are defined).
 
-    Run it under :func:`mltutor.tools.bounded.run_bounded`: ``simplify`` on hostile input is slow.
+    ``guards`` are expressions that must be real at a sample point for it to count (the domain of
+    the function a derivative was taken of). Run it under :func:`mltutor.tools.bounded.run_bounded`:
+    ``simplify`` on hostile input is slow.
     """
     diff = a - b
     if symbolic_zero(diff):
         return Equivalence(equal=True, method="symbolic", detail="identical after expansion")
-    result = numeric_compare(a, b)
+    if diff.is_Rational:
+        return Equivalence(
+            equal=False,
+            method="symbolic",
+            detail=(
+                f"they differ by exactly {diff}"
+                if a.free_symbols or b.free_symbols
+                else f"{_fmt(a, 10)} is not {_fmt(b, 10)}"
+            ),
+        )
+    result = numeric_compare(a, b, guards=guards)
     if result.equal is not None:
         return result
     if deep:

@@ -10,9 +10,11 @@ Grammar (juxtaposition is a product; a 1×1 result acts as a scalar)::
     FUNC    := tr | det | log | exp | inv
 
 Capital letters are n×n matrices (``I`` is the identity, ``T`` is reserved for transpose), lowercase
-letters are n-vectors (columns). Unicode ``ᵀ ⊤ ⁻¹ ² ‖ · −`` and LaTeX ``\\top \\| \\operatorname{tr}
-\\log \\det \\cdot`` are accepted. Examples: ``tr(X^T A X)``, ``log det X``, ``||A X - B||_F^2``,
-``x^T A x``, ``(A + A^T) X``, ``X^{-T}``.
+letters are n-vectors (columns), Greek letters (``λ``, ``\\lambda``, ``η``) are scalars. Unicode
+``ᵀ ⊤ ⁻¹ ² ‖ · −`` and LaTeX ``\\top \\| \\operatorname{tr} \\log \\det \\cdot \\frac{}{}
+\\mathbf{x}`` are accepted; ``σ(Xw)``, ``log`` and ``exp`` of a vector act elementwise, and a
+scalar added to a vector is added to each entry. Examples: ``tr(X^T A X)``, ``log det X``,
+``||A X - B||_F^2``, ``x^T A x``, ``(A + A^T) X``, ``X^{-T}``, ``2X^T(Xw - y) + 2λw``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,34 @@ import numpy as np
 
 from mltutor.tools.errors import ParseError, ToolError
 
-FUNCS = ("tr", "det", "log", "exp", "inv")
+FUNCS = ("sigmoid", "tr", "det", "log", "exp", "inv")
+GREEK = {
+    "α": "alpha",
+    "β": "beta",
+    "γ": "gamma",
+    "δ": "delta",
+    "ε": "epsilon",
+    "η": "eta",
+    "θ": "theta",
+    "κ": "kappa",
+    "λ": "lambda",
+    "μ": "mu",
+    "ν": "nu",
+    "ρ": "rho",
+    "σ": "sigma",
+    "τ": "tau",
+    "φ": "phi",
+    "ω": "omega",
+    "Σ": "Sigma",
+    "Λ": "Lambda",
+    "Φ": "Phi",
+    "Ω": "Omega",
+}
+_NAME_OPEN, _NAME_CLOSE, _FRAC = "\ue000", "\ue001", "\ue002"
+_COMMAND_RE = re.compile(r"\\([A-Za-z]+)")
+_WRAPPED_RE = re.compile(r"\\(?:mathbf|boldsymbol|bm|vec|mathrm|mathit|text)\s*\{\s*([^{}]*?)\s*\}")
+_ACCENT_RE = re.compile(r"\\(hat|tilde|bar)\s*\{\s*([A-Za-z])\s*\}")
+_IDENTITY_RE = re.compile(r"\bI_\{?[a-zA-Z0-9]\}?")
 _WORDS = {"trace": "tr", "Tr": "tr", "logdet": "logdet", "ln": "log"}
 _REPLACE = [
     (r"\operatorname{tr}", "tr"),
@@ -52,7 +81,9 @@ _REPLACE = [
     ("−", "-"),
     ("×", "*"),
 ]
-_TOKEN_RE = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([A-Za-z]+)|(\|\||[-+*/^(){}_']))")
+_TOKEN_RE = re.compile(
+    r"\s*(?:(\d+(?:\.\d+)?)|([A-Za-z]+)|\ue000([A-Za-z]+)\ue001|(\|\||\ue002|[-+*/^(){}_']))"
+)
 
 Node = tuple[Any, ...]
 
@@ -64,10 +95,31 @@ class _Tok:
     col: int
 
 
+def _named(name: str) -> str:
+    return f"{_NAME_OPEN}{name}{_NAME_CLOSE}"
+
+
+def _command(m: re.Match[str]) -> str:
+    cmd = m.group(1)
+    if cmd in GREEK.values() or cmd in {"varepsilon", "epsilon"}:
+        return _named("epsilon" if cmd == "varepsilon" else cmd)
+    if cmd in {"frac", "dfrac", "tfrac"}:
+        return _FRAC
+    if cmd in {"quad", "qquad"}:
+        return " "
+    return m.group(0)
+
+
 def _normalize(text: str) -> str:
     for old, new in _REPLACE:
         text = text.replace(old, new)
-    return text
+    for old, new in (("\\,", " "), ("\\;", " "), ("\\!", ""), ("\\ ", " ")):
+        text = text.replace(old, new)
+    text = _WRAPPED_RE.sub(lambda m: m.group(1), text)
+    text = _ACCENT_RE.sub(lambda m: _named(m.group(2) + m.group(1)), text)
+    text = _IDENTITY_RE.sub("I", text)
+    text = _COMMAND_RE.sub(_command, text)
+    return "".join(_named(GREEK[c]) if c in GREEK else c for c in text)
 
 
 def _split_word(word: str, col: int) -> list[_Tok]:
@@ -105,8 +157,10 @@ def tokenize(text: str) -> list[_Tok]:
             toks.append(_Tok("NUM", m.group(1), m.start(1) + 1))
         elif m.group(2):
             toks.extend(_split_word(m.group(2), m.start(2) + 1))
+        elif m.group(3):
+            toks.append(_Tok("NAME", m.group(3), m.start(3) + 1))
         else:
-            toks.append(_Tok("OP", m.group(3), m.start(3) + 1))
+            toks.append(_Tok("OP", m.group(4), m.start(4) + 1))
         pos = m.end()
     toks.append(_Tok("END", "", len(src) + 1))
     return toks
@@ -131,6 +185,12 @@ class _Parser:
         tok = tok or self.peek()
         return ParseError(message, tok.col, self.text)
 
+    def braced(self) -> Node:
+        self.expect("{")
+        inner = self.expr()
+        self.expect("}")
+        return inner
+
     def expect(self, value: str) -> None:
         tok = self.take()
         if tok.value != value:
@@ -154,7 +214,7 @@ class _Parser:
         if tok.kind in ("NUM", "NAME", "FUNC"):
             return True
         opens_norm = tok.value == "||" and not self.in_norm
-        return tok.kind == "OP" and (tok.value in ("(", "{") or opens_norm)
+        return tok.kind == "OP" and (tok.value in ("(", "{", _FRAC) or opens_norm)
 
     def term(self) -> Node:
         node = self.unary()
@@ -234,7 +294,12 @@ class _Parser:
         if tok.kind == "NAME":
             if tok.value == "T":
                 raise self.fail("'T' is reserved for transpose (write X^T)", tok)
+            if tok.value == "sigma" and self.peek().value == "(":
+                return ("func", "sigmoid", self.primary())
             return ("var", tok.value)
+        if tok.kind == "OP" and tok.value == _FRAC:
+            num = self.braced()
+            return ("/", num, self.braced())
         if tok.kind == "FUNC":
             if self.peek().value == "(":
                 self.take()
@@ -271,6 +336,13 @@ def names(node: Node) -> set[str]:
         if isinstance(child, tuple):
             out |= names(child)
     return out
+
+
+def default_kind(name: str) -> str:
+    """``matrix`` for capitals (``A``, ``Sigma``), ``scalar`` for Greek lowercase, else ``vector``."""
+    if name[:1].isupper():
+        return "matrix"
+    return "scalar" if len(name) > 1 and name in GREEK.values() else "vector"
 
 
 def _shape(a: np.ndarray) -> str:
@@ -313,7 +385,10 @@ def evaluate(node: Node, env: dict[str, np.ndarray], n: int) -> np.ndarray:
         return _func(node[1], evaluate(node[2], env, n))
     left, right = evaluate(node[1], env, n), evaluate(node[2], env, n)
     if kind in ("+", "-"):
-        if left.shape != right.shape:
+        vector_and_scalar = {left.shape[1], right.shape[1]} == {1} and (
+            _scalar(left) or _scalar(right)
+        )
+        if left.shape != right.shape and not vector_and_scalar:
             raise ToolError(f"cannot add a {_shape(left)} and a {_shape(right)} matrix")
         return _arr(left + right if kind == "+" else left - right)
     if kind == "/":
@@ -330,12 +405,14 @@ def evaluate(node: Node, env: dict[str, np.ndarray], n: int) -> np.ndarray:
 def _func(name: str, a: np.ndarray) -> np.ndarray:
     if name in ("tr", "det", "inv") and a.shape[0] != a.shape[1]:
         raise ToolError(f"{name} needs a square matrix, got {_shape(a)}")
+    if name == "sigmoid":
+        return _arr(1 / (1 + np.exp(-a)))
     if name == "tr":
         return np.array([[float(np.trace(a))]])
     if name == "det":
         return np.array([[float(np.linalg.det(a))]])
     if name == "inv":
         return np.linalg.inv(a)
-    if not _scalar(a):
-        raise ToolError(f"{name} is applied to scalars only here (got a {_shape(a)} matrix)")
+    if a.shape[1] != 1:
+        raise ToolError(f"{name} is applied to scalars and vectors only (got a {_shape(a)} matrix)")
     return _arr(np.log(a) if name == "log" else np.exp(a))

@@ -8,29 +8,46 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Literal
 
 import sympy as sp
 
+from mltutor.tools import matrix_steps
 from mltutor.tools.diagnosis import diagnose
-from mltutor.tools.equivalence import Equivalence, compare, evaluate
-from mltutor.tools.errors import ToolError, Unsupported
+from mltutor.tools.equivalence import evaluate
+from mltutor.tools.errors import ToolError
 from mltutor.tools.limits import ToolLimits
+from mltutor.tools.moments import Facts
 from mltutor.tools.parsing import Definition, ParseContext, Part, parse_chain
 from mltutor.tools.parsing import names as nm
 from mltutor.tools.parsing.lexer import NAME, OP, tokenize
+from mltutor.tools.parsing.stat_forms import STAT_NAMES
 from mltutor.tools.render import plain
+from mltutor.tools.step_compare import compare_parts
 
 Status = Literal["ok", "wrong", "unverifiable", "unparsed"]
 
 
 @dataclass
 class State:
-    """What earlier lines leave behind: definitions and the last expression of the chain."""
+    """What earlier lines leave behind: definitions, the last expression of the chain, stated values
+    of probabilities and expectations, and the matrix checker's own definitions and last part."""
 
     definitions: dict[str, Definition] = field(default_factory=dict)
     last: Any = None
+    facts: Facts = field(default_factory=Facts)
+    matrix: matrix_steps.MatrixState = field(default_factory=matrix_steps.MatrixState)
+
+    def after(self, last: Any = None, **changes: Any) -> State:
+        """The state for the next line: same definitions and facts, a new last expression."""
+        values = {
+            "definitions": self.definitions,
+            "last": last,
+            "facts": self.facts,
+            "matrix": matrix_steps.MatrixState(self.matrix.definitions, None),
+        }
+        values.update(changes)
+        return State(**values)
 
 
 @dataclass
@@ -75,6 +92,8 @@ def _definition_head(line: str, defs: dict[str, Definition]) -> tuple[str, list[
     name = nm.normalize(toks[0].value)
     if name in defs or name in nm.FUNCTIONS or name in nm.CONSTANTS or name == "d":
         return None
+    if name in STAT_NAMES and toks[1].kind == OP and toks[1].value in "([":
+        return None  # P(A) = 0.3 states a probability, it does not define a function P
     if toks[1].kind == OP and toks[1].value == "=":
         return name, []
     if not (toks[1].kind == OP and toks[1].value == "("):
@@ -89,71 +108,6 @@ def _definition_head(line: str, defs: dict[str, Definition]) -> tuple[str, list[
     return (name, params) if ok and params else None
 
 
-def _value(expr: Any) -> Any:
-    """Compute derivatives and definite integrals the expression asks for."""
-    if expr.has(sp.Derivative) or expr.has(sp.Integral):
-        return expr.doit()
-    return expr
-
-
-def _is_indefinite(expr: Any) -> bool:
-    return isinstance(expr, sp.Integral) and all(len(lim) == 1 for lim in expr.limits)
-
-
-def _rounding(value: Any, literal: Any, decimals: int, approx: bool) -> Equivalence:
-    v = evaluate(value, {}, 50)
-    if v is None:
-        return Equivalence(
-            equal=None, method="undecided", detail="could not evaluate it as a number"
-        )
-    shown = float(literal)
-    tol = 0.5 * 10.0**-decimals * (2.0 if approx else 1.0) * (1 + 1e-9)
-    rounded = Decimal(repr(v)).quantize(Decimal(1).scaleb(-decimals))
-    if abs(v - shown) <= tol:
-        return Equivalence(equal=True, method="numeric", detail=f"{v:.10g} rounds to {rounded}")
-    return Equivalence(
-        equal=False,
-        method="numeric",
-        left_value=v,
-        right_value=shown,
-        detail=f"the exact value {v:.10g} rounds to {rounded}, not {literal}",
-    )
-
-
-def compare_parts(prev: Part | Any, cur: Part) -> tuple[Equivalence, Any, Any]:
-    """Compare the part before with ``cur``; returns (result, expected value, claimed value)."""
-    prev_expr = prev.expr if isinstance(prev, Part) else prev
-    a_raw, b_raw = prev_expr, cur.expr
-    if _is_indefinite(a_raw) or _is_indefinite(b_raw):
-        if _is_indefinite(a_raw) and _is_indefinite(b_raw):
-            return compare(a_raw.function, b_raw.function), a_raw.function, b_raw.function
-        integral, other = (a_raw, b_raw) if _is_indefinite(a_raw) else (b_raw, a_raw)
-        var = integral.limits[0][0]
-        claimed = sp.diff(_value(other), var)
-        res = compare(integral.function, claimed)
-        if res.equal is False:
-            res.detail = (
-                f"d/d{var} of the antiderivative is {plain(claimed)}, not the integrand "
-                f"{plain(integral.function)}"
-            )
-        return res, integral.function, claimed
-    a, b = _value(a_raw), _value(b_raw)
-    if a.has(sp.Derivative) or b.has(sp.Derivative):
-        raise Unsupported("this derivative involves a function that is not defined")
-    approx = cur.relation == "≈"
-    prev_decimals = prev.decimals if isinstance(prev, Part) else None
-    if cur.decimals is not None and not a.free_symbols:
-        return _rounding(a, b, cur.decimals, approx), a, b
-    if prev_decimals is not None and not b.free_symbols:
-        return _rounding(b, a, prev_decimals, approx), a, b
-    if approx and not a.free_symbols and not b.free_symbols:
-        va, vb = evaluate(a, {}), evaluate(b, {})
-        if va is not None and vb is not None:
-            ok = abs(va - vb) <= 1e-3 * max(abs(va), abs(vb), 1e-12)
-            return Equivalence(equal=ok, method="numeric", detail=f"{va:.6g} ≈ {vb:.6g}"), a, b
-    return compare(a, b), a, b
-
-
 def _show(expected: Any) -> str | None:
     """The correct value of a wrong step, short enough to read; numbers as decimals."""
     if expected is None or sp.count_ops(expected) > 60:
@@ -165,9 +119,8 @@ def _show(expected: Any) -> str | None:
     return plain(sp.simplify(expected))
 
 
-def check_line(text: str, state: State, limits: ToolLimits) -> tuple[StepOutcome, State]:
-    """Check one line; return its outcome and the state for the next line."""
-    line = clean(text)
+def _chain(line: str, state: State, limits: ToolLimits) -> tuple[list[Any], State] | StepOutcome:
+    """The parts to compare, or the outcome of a line that only defines or starts something."""
     stripped = line.lstrip()
     continuation = stripped[:1] in ("=", "≈")
     head = None if continuation else _definition_head(stripped, state.definitions)
@@ -177,44 +130,81 @@ def check_line(text: str, state: State, limits: ToolLimits) -> tuple[StepOutcome
         if state.last is None:
             return StepOutcome(
                 "unverifiable", "continues a chain, but no earlier expression could be read"
-            ), State(defs, None)
+            )
         idx = line.index(stripped[0])
         parts = parse_chain(line[:idx] + " " + line[idx + 1 :], ctx, limits)
-        first_rel = stripped[0]
+        first = parts[0]
         parts[0] = Part(
-            parts[0].expr,
-            parts[0].col,
-            parts[0].end_col,
-            parts[0].text,
-            first_rel,
-            parts[0].decimals,
+            first.expr, first.col, first.end_col, first.text, stripped[0], first.decimals
         )
-        chain: list[Any] = [state.last, *parts]
-    elif head is not None:
+        return [state.last, *parts], state.after(definitions=defs)
+    if head is not None:
         name, params = head
         rhs_start = line.index("=") + 1
         param_syms = tuple(nm.make_symbol(p) for p in params)
         parts = parse_chain(" " * rhs_start + line[rhs_start:], ctx, limits)
         defs[name] = Definition(name, param_syms, parts[0].expr)
-        chain = list(parts)
-        if len(chain) == 1:
+        return list(parts), state.after(definitions=defs)
+    return list(parse_chain(line, ctx, limits)), state.after(definitions=defs)
+
+
+def check_line(text: str, state: State, limits: ToolLimits) -> tuple[StepOutcome, State]:
+    """Check one line; return its outcome and the state for the next line."""
+    line = clean(text)
+    if matrix_steps.is_matrix_line(line, state.matrix, state.last is None):
+        outcome, matrix = matrix_steps.check_matrix_line(line, state.matrix, limits)
+        return StepOutcome(outcome.status, outcome.message, outcome.column), state.after(
+            None, matrix=matrix
+        )
+    got = _chain(line, state, limits)
+    if isinstance(got, StepOutcome):
+        return got, state.after(None)
+    chain, nxt = got
+    if len(chain) == 1:
+        head = _definition_head(line.lstrip(), state.definitions)
+        if head is not None:
+            name, params = head
             what = f"{name}({', '.join(params)})" if params else name
-            return StepOutcome("ok", f"defines {what}"), State(defs, parts[0].expr)
-    else:
-        chain = list(parse_chain(line, ctx, limits))
-        if len(chain) == 1:
-            return StepOutcome("ok", "starting expression"), State(defs, chain[0].expr)
+            return StepOutcome("ok", f"defines {what}"), nxt.after(chain[0].expr)
+        return StepOutcome("ok", "starting expression"), nxt.after(chain[0].expr)
+    return _check_pairs(chain, nxt)
+
+
+def _check_pairs(chain: list[Any], state: State) -> tuple[StepOutcome, State]:
+    """Compare each part with the one before; the first wrong pair decides, else the first
+    undecided one; values stated as given become facts for later lines."""
+    facts = state.facts
+    undecided: StepOutcome | None = None
+    methods: list[str] = []
+    givens: list[str] = []
+    last = chain[-1].expr
     for prev, cur in itertools.pairwise(chain):
-        result, expected, claimed = compare_parts(prev, cur)
+        pair = compare_parts(prev, cur, facts)
+        result = pair.result
         if result.equal is False:
             source = prev.expr if isinstance(prev, Part) else prev
-            why = diagnose(expected, claimed, source) if expected is not None else None
-            exp_text = _show(expected)
+            why = (
+                diagnose(pair.expected, pair.claimed, source) if pair.expected is not None else None
+            )
             msg = f"'{cur.text}' does not follow: {result.detail}"
-            return StepOutcome("wrong", msg, cur.col, why, exp_text), State(defs, cur.expr)
+            outcome = StepOutcome("wrong", msg, cur.col, why, _show(pair.expected))
+            return outcome, state.after(cur.expr, facts=facts)
         if result.equal is None:
-            return StepOutcome(
+            undecided = undecided or StepOutcome(
                 "unverifiable", f"could not decide '{cur.text}': {result.detail}", cur.col
-            ), State(defs, cur.expr)
+            )
+        elif pair.given is not None:
+            facts = facts.learn(pair.given)
+            prev_text = prev.text if isinstance(prev, Part) else plain(prev)
+            givens.append(f"{prev_text} = {cur.text}")
+        else:
+            methods.append(result.method)
+    nxt = state.after(last, facts=facts)
+    if undecided is not None:
+        return undecided, nxt
     how = {"symbolic": "verified symbolically", "numeric": "verified numerically"}
-    return StepOutcome("ok", how.get(result.method, "verified")), State(defs, chain[-1].expr)
+    given_text = "takes " + "; ".join(givens) + " as given" if givens else ""
+    if not methods:
+        return StepOutcome("ok", given_text), nxt
+    message = how.get(methods[-1], "verified")
+    return StepOutcome("ok", f"{message}; {given_text}" if given_text else message), nxt

@@ -42,11 +42,34 @@ class ParserBase:
         self.text, self.toks, self.ctx, self.limits = text, tokens, ctx, limits
         self.i, self.end, self.seg_start = 0, len(tokens) - 1, 0
         self.depth = self.abs_depth = self.int_depth = 0
+        self.pending_dx: str | None = None
 
-    def parse_sum(self) -> Any:  # implemented by the grammar
+    # implemented by the grammar (parser.py) and the atoms (atoms.py)
+    def parse_sum(self) -> Any:
         raise NotImplementedError
 
     def parse_term(self) -> Any:
+        raise NotImplementedError
+
+    def parse_unary(self) -> Any:
+        raise NotImplementedError
+
+    def parse_power(self) -> Any:
+        raise NotImplementedError
+
+    def parse_postfix(self) -> Any:
+        raise NotImplementedError
+
+    def parse_primary(self) -> Any:
+        raise NotImplementedError
+
+    def starts_primary(self, tok: Token) -> bool:
+        raise NotImplementedError
+
+    def continue_sum(self, left: Any) -> Any:
+        raise NotImplementedError
+
+    def continue_term(self, left: Any) -> Any:
         raise NotImplementedError
 
     def tok_at(self, j: int) -> Token:
@@ -100,6 +123,20 @@ class ParserBase:
             return expr
         finally:
             self.i, self.end, self.seg_start = saved
+
+    def matching_close(self, j: int) -> int:
+        """Index of the bracket closing the one at ``j``, or -1."""
+        level = 0
+        while j < self.end:
+            t = self.toks[j]
+            if t.kind == OP and t.value in OPEN:
+                level += 1
+            elif t.kind == OP and t.value in CLOSE:
+                level -= 1
+                if level == 0:
+                    return j
+            j += 1
+        return -1
 
     def group_range(self) -> tuple[int, int]:
         """Token range inside a ``{...}`` group starting at the current token (for \\frac)."""

@@ -15,12 +15,12 @@ from mltutor.tools.parsing import names as nm
 from mltutor.tools.parsing.base import OPEN, ParserBase
 from mltutor.tools.parsing.lexer import END, NAME, NUM, OP, PARTIAL, Token
 
+# letters that usually name a quantity depending on the variable, not a constant: d/dx y is unknown
+_DEPENDENT = frozenset("fghuvy")
+
 
 class CalculusForms(ParserBase):
     """Mixin of the parser: recognisers for derivative and integral notation."""
-
-    def parse_primary(self) -> Any:  # implemented by the grammar
-        raise NotImplementedError
 
     def _is_d(self, tok: Token) -> bool:
         return tok.kind == PARTIAL or (tok.kind == NAME and tok.value == "d")
@@ -91,6 +91,13 @@ class CalculusForms(ParserBase):
                 raise self.fail(f"derivative order {order} does not match the denominator", at)
         if max(m for _, m in diffs) > 20:
             raise self.fail("derivative order above 20 is not supported", at)
+        if operand.is_Symbol and operand not in {v for v, _ in diffs}:
+            name = str(operand)
+            if not (len(name) == 1 and name.islower() and name not in _DEPENDENT):
+                raise Unsupported(
+                    f"{name} is not defined on an earlier line, so its derivative is unknown "
+                    f"(write '{name} = ...' first)"
+                )
         return sp.Derivative(operand, *diffs)
 
     def _named_operand(self, tok: Token, var: Any) -> Any:
@@ -206,17 +213,36 @@ class CalculusForms(ParserBase):
                 raise self.fail("expected _lower after the upper limit")
             self.advance()
             lower = self._limit()
-        if self.is_differential(self.i) or self.peek().kind == END:
+        if self.peek().kind == END:
             raise self.fail("expected the integrand after ∫")
+        saved_dx, self.pending_dx = self.pending_dx, None
         self.int_depth += 1
         try:
-            integrand = self.parse_sum()
+            var_name, integrand = self._integrand()
         finally:
             self.int_depth -= 1
-        if not self.is_differential(self.i):
-            raise self.fail("expected dx (the variable of integration) after the integrand")
-        self.advance()
-        var = nm.make_symbol(self.advance().value)
+            self.pending_dx = saved_dx
+        var = nm.make_symbol(var_name)
         if lower is None:
             return sp.Integral(integrand, var)
         return sp.Integral(integrand, (var, lower, upper))
+
+    def _integrand(self) -> tuple[str, Any]:
+        """The integrand and the variable: ``f dx``, ``dx/(1 + x^2)``, ``\\frac{dx}{…}``, ``dx``."""
+        if self.is_differential(self.i):
+            self.advance()
+            var_name = self.advance().value
+            if not self.is_op("/"):
+                return var_name, sp.Integer(1)  # ∫ dx = x + C
+            self.advance()
+            den = self.parse_unary()
+            if den == 0:
+                raise self.fail("division by zero")
+            return var_name, self.continue_sum(self.continue_term(1 / den))
+        integrand = self.parse_sum()
+        if self.is_differential(self.i):
+            self.advance()
+            return self.advance().value, integrand
+        if self.pending_dx is not None:
+            return self.pending_dx, integrand
+        raise self.fail("expected dx (the variable of integration) after the integrand")

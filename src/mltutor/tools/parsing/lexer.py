@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from mltutor.tools.errors import ParseError
 
 # token kinds
-NUM, NAME, OP, FRAC, SQRT, INT, PARTIAL, END = (
+NUM, NAME, OP, FRAC, SQRT, INT, PARTIAL, SUM, END = (
     "NUM",
     "NAME",
     "OP",
@@ -21,6 +21,7 @@ NUM, NAME, OP, FRAC, SQRT, INT, PARTIAL, END = (
     "SQRT",
     "INT",
     "PARTIAL",
+    "SUM",
     "END",
 )
 
@@ -101,7 +102,20 @@ _CHAR_OPS = {
     "′": "'",
     "%": "%",
     "_": "_",
+    "<": "<",
+    ">": ">",
+    "≤": "≤",
+    "≥": "≥",
+    "⩽": "≤",
+    "⩾": "≥",
+    "≠": "≠",
+    "∩": "∩",
+    "∪": "∪",
+    "¬": "¬",
+    "~": "~",
 }
+# double-struck letters for expectation and probability
+_LETTERS = {"𝔼": "E", "ℙ": "P", "∇": "nabla"}
 _SUPERSCRIPT = {
     "⁰": "0",
     "¹": "1",
@@ -163,6 +177,21 @@ _LATEX_OPS = {
     "vert": "|",
     "mid": "|",
     "%": "%",
+    "le": "≤",
+    "leq": "≤",
+    "leqslant": "≤",
+    "ge": "≥",
+    "geq": "≥",
+    "geqslant": "≥",
+    "lt": "<",
+    "gt": ">",
+    "neq": "≠",
+    "ne": "≠",
+    "cap": "∩",
+    "cup": "∪",
+    "neg": "¬",
+    "lnot": "¬",
+    "sim": "~",
 }
 # functions LaTeX writes as commands (\sin x); also the ones plain text may write without parens
 LATEX_FUNCTIONS = frozenset(
@@ -179,16 +208,43 @@ LATEX_FUNCTIONS = frozenset(
         "sinh",
         "cosh",
         "tanh",
+        "coth",
+        "sech",
+        "csch",
         "arcsin",
         "arccos",
         "arctan",
+        "arccot",
+        "arcsec",
+        "arccsc",
+        "arcsinh",
+        "arccosh",
+        "arctanh",
+        "arsinh",
+        "arcosh",
+        "artanh",
         "max",
         "min",
         "lg",
     }
 )
 _LATEX_ACCENTS = {"hat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde", "widehat": "hat"}
-_LATEX_TEXT = {"mathrm", "text", "operatorname", "mathit", "textrm", "mathbf", "boldsymbol"}
+_LATEX_TEXT = {
+    "mathrm",
+    "text",
+    "operatorname",
+    "mathit",
+    "textrm",
+    "textit",
+    "mathbf",
+    "boldsymbol",
+    "bm",
+    "mathbb",
+    "vec",
+    "mathsf",
+}
+# written for one name each: \Pr, \nabla, \sum
+_LATEX_NAMES = {"Pr": "Pr", "nabla": "nabla", "E": "E"}
 
 _GREEK_SUB_RE = re.compile(r"_?(\{[A-Za-z0-9]+\}|[0-9]+)")
 _NUM_RE = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
@@ -234,6 +290,14 @@ def tokenize(text: str) -> list[Token]:
             continue
         if ch in _ACCENTED:
             add(NAME, _ACCENTED[ch], i)
+            i += 1
+            continue
+        if ch == "Σ" and _sigma_is_sum(text, i + 1):
+            add(SUM, "sum", i)
+            i += 1
+            continue
+        if ch in _LETTERS:
+            add(NAME, _LETTERS[ch], i)
             i += 1
             continue
         if ch in GREEK:
@@ -301,6 +365,19 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
+_INDEXED_RE = re.compile(r"[A-Za-z]_\{?[ijkmn]\b")
+
+
+def _sigma_is_sum(text: str, j: int) -> bool:
+    """``Σ_{i=1}^n``, ``Σ_i x_i``, ``Σ x_i`` sum; ``Σ^{-1}``, ``Σ x`` are the matrix Σ."""
+    rest = text[j:].lstrip()
+    if rest.startswith("_"):
+        return True
+    if rest.startswith(("^", "=", ")", "\\top", "ᵀ")) or not rest:
+        return False
+    return bool(_INDEXED_RE.search(rest.split("=", 1)[0]))
+
+
 def _braced(text: str, i: int) -> tuple[str, int]:
     """Read ``{...}`` (no nesting needed for names) starting at ``i``; return content and end index."""
     if i >= len(text) or text[i] != "{":
@@ -332,6 +409,10 @@ def _latex_command(text: str, i: int, emit: Callable[[str, str, int], None]) -> 
         emit(SQRT, "sqrt", i)
     elif cmd in {"int", "intop"}:
         emit(INT, "int", i)
+    elif cmd == "sum":
+        emit(SUM, "sum", i)
+    elif cmd in _LATEX_NAMES:
+        emit(NAME, _LATEX_NAMES[cmd], i)
     elif cmd == "partial":
         emit(PARTIAL, "d", i)
     elif cmd in {"infty", "infin"}:
@@ -349,7 +430,9 @@ def _latex_command(text: str, i: int, emit: Callable[[str, str, int], None]) -> 
         emit(NAME, inner + _LATEX_ACCENTS[cmd], i)
     elif cmd in _LATEX_TEXT:
         inner, j = _braced(text, j)
-        inner = inner.replace(" ", "")
+        inner = inner.replace(" ", "").lstrip("\\")
+        inner = {"varepsilon": "epsilon", "varphi": "phi", "vartheta": "theta"}.get(inner, inner)
+        inner = GREEK.get(inner, inner)
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", inner):
             raise ParseError(f"\\{cmd}{{{inner}}} is not a name", i + 1, text)
         emit(NAME, inner, i)

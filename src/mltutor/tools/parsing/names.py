@@ -28,6 +28,10 @@ def _relu(x: Any) -> Any:
     return sp.Max(0, x)
 
 
+def _logit(x: Any) -> Any:
+    return sp.log(x / (1 - x))
+
+
 # name -> (min args, max args, builder)
 FUNCTIONS: dict[str, tuple[int, int, Callable[..., Any]]] = {
     "sin": (1, 1, sp.sin),
@@ -39,12 +43,35 @@ FUNCTIONS: dict[str, tuple[int, int, Callable[..., Any]]] = {
     "sinh": (1, 1, sp.sinh),
     "cosh": (1, 1, sp.cosh),
     "tanh": (1, 1, sp.tanh),
+    "coth": (1, 1, sp.coth),
+    "sech": (1, 1, sp.sech),
+    "csch": (1, 1, sp.csch),
     "arcsin": (1, 1, sp.asin),
     "arccos": (1, 1, sp.acos),
     "arctan": (1, 1, sp.atan),
+    "arccot": (1, 1, sp.acot),
+    "arcsec": (1, 1, sp.asec),
+    "arccsc": (1, 1, sp.acsc),
     "asin": (1, 1, sp.asin),
     "acos": (1, 1, sp.acos),
     "atan": (1, 1, sp.atan),
+    "acot": (1, 1, sp.acot),
+    "asec": (1, 1, sp.asec),
+    "acsc": (1, 1, sp.acsc),
+    "asinh": (1, 1, sp.asinh),
+    "acosh": (1, 1, sp.acosh),
+    "atanh": (1, 1, sp.atanh),
+    "acoth": (1, 1, sp.acoth),
+    "asech": (1, 1, sp.asech),
+    "acsch": (1, 1, sp.acsch),
+    "arcsinh": (1, 1, sp.asinh),
+    "arccosh": (1, 1, sp.acosh),
+    "arctanh": (1, 1, sp.atanh),
+    "arsinh": (1, 1, sp.asinh),
+    "arcosh": (1, 1, sp.acosh),
+    "artanh": (1, 1, sp.atanh),
+    "arcoth": (1, 1, sp.acoth),
+    "logit": (1, 1, _logit),
     "exp": (1, 1, sp.exp),
     "sqrt": (1, 1, sp.sqrt),
     "abs": (1, 1, sp.Abs),
@@ -66,6 +93,27 @@ FUNCTIONS: dict[str, tuple[int, int, Callable[..., Any]]] = {
     "binom": (2, 2, sp.binomial),
     "choose": (2, 2, sp.binomial),
 }
+# f^{-1} on a named function is its inverse (sin^{-1} x = arcsin x); (sin x)^{-1} is 1/sin x
+INVERSES: dict[str, str] = {
+    "sin": "asin",
+    "cos": "acos",
+    "tan": "atan",
+    "cot": "acot",
+    "sec": "asec",
+    "csc": "acsc",
+    "sinh": "asinh",
+    "cosh": "acosh",
+    "tanh": "atanh",
+    "coth": "acoth",
+    "sech": "asech",
+    "csch": "acsch",
+    "exp": "ln",
+    "ln": "exp",
+    "sigmoid": "logit",
+    "logit": "sigmoid",
+}
+# operator words read by the grammar itself (E[X], Var(X), P(A | B), ∇_w)
+OPERATOR_WORDS = frozenset({"Var", "Cov", "Pr", "nabla", "Corr"})
 # functions written without parentheses in LaTeX style: \sin x, ln x
 PREFIX_FUNCTIONS = (LATEX_FUNCTIONS - {"max", "min"}) | {"log2", "log10"}
 # one-letter names that mean an unknown function when written f(x)
@@ -74,7 +122,10 @@ CONSTANTS: dict[str, Any] = {"e": sp.E, "pi": sp.pi, "oo": sp.oo, "inf": sp.oo, 
 
 # words kept whole when met in a run of letters
 _WORDS = sorted(
-    set(FUNCTIONS) | GREEK_NAMES | {"pi", "inf", "infty", "yhat", "xhat", "ybar", "xbar"},
+    set(FUNCTIONS)
+    | GREEK_NAMES
+    | OPERATOR_WORDS
+    | {"pi", "inf", "infty", "yhat", "xhat", "ybar", "xbar"},
     key=len,
     reverse=True,
 )
@@ -93,6 +144,8 @@ def normalize(name: str) -> str:
 def is_single_name(name: str, known: set[str] | frozenset[str]) -> bool:
     """Whether ``name`` is used whole (not split into letters)."""
     if len(name) == 1 or name in known or name in FUNCTIONS or name in CONSTANTS:
+        return True
+    if name in OPERATOR_WORDS:
         return True
     if name in GREEK_NAMES or "_" in name or any(c.isdigit() for c in name):
         return True
