@@ -151,3 +151,55 @@ def test_best_of_setting(tmp_path: Path, best_of: int) -> None:
     out = run_once(tutor, "derivative of x^3", best_of=best_of)
     assert len(out["candidates"]) == best_of
     tutor.close()
+
+
+def test_session_written_by_version_0_1_0_still_opens(tmp_path: Path) -> None:
+    """A sessions file written by 0.1.0 (dict state, no typed records) lists, reads, resumes."""
+    import shutil
+
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(Path(__file__).parent / "data" / "sessions-v0.1.0.sqlite", data / "sessions.sqlite")
+    model = ScriptedChatModel(["By the power rule [1], $\\frac{d}{dx} x^4 = 4x^3$."])
+    tutor = make(tmp_path, model)
+    info = tutor.sessions()[0]
+    assert info.title == "v0 session" and info.turns == 2
+    transcript = tutor.transcript(info.id)
+    assert [e.role for e in transcript] == ["user", "assistant"] * 2
+    assert "L1" in transcript[3].content
+    old = tutor.last_trace(info.id)  # the old run's dicts come back as typed records
+    assert old.question.startswith("Why does L1")
+    assert old.citations and old.citations[0].label == "calculus § Power rule"
+    out = run_once(tutor, "What is the derivative of x^4?", session_id=info.id)
+    assert "error" not in out and out["verification"]["claims_failed"] == 0
+    assert len(tutor.transcript(info.id)) == 6
+    new = tutor.last_trace(info.id)
+    assert new.tool_calls[0].name == "differentiate" and new.candidates[0].score > 0
+    tutor.close()
+
+
+def test_best_of_keeps_sampling_when_candidates_differ_and_picks_the_better(tmp_path: Path) -> None:
+    """On a tool-routed question every candidate opens with the same computed line; that must not
+    make them "agree": the model's own text is compared, so different drafts are all sampled."""
+    wrong = "Using the chain rule, $\\frac{d}{dx} x^3 = 3x$, since exponents drop by one [1]."
+    right = "By the power rule [1], $\\frac{d}{dx} x^3 = 3x^2$: bring the exponent down."
+    other = "Differentiate term by term: the exponent 3 multiplies, leaving $3x^2$ [1]."
+    model = ScriptedChatModel([wrong, right, other])
+    tutor = make(tmp_path, model)
+    out = run_once(tutor, "derivative of x^3", best_of=3)
+    assert len(out["candidates"]) == 3  # no early stop: the three texts differ
+    scores = [c["score"] for c in out["candidates"]]
+    assert scores[0] < scores[1]
+    assert "3x$, since" not in out["answer"] and (
+        "bring the exponent" in out["answer"] or "term by term" in out["answer"]
+    )
+    tutor.close()
+
+
+def test_best_of_stops_early_when_two_good_candidates_agree(tmp_path: Path) -> None:
+    same = "By the power rule [1], $\\frac{d}{dx} x^3 = 3x^2$: bring the exponent down."
+    model = ScriptedChatModel([same, same, same, same])
+    tutor = make(tmp_path, model)
+    out = run_once(tutor, "derivative of x^3", best_of=4)
+    assert len(out["candidates"]) == 2
+    tutor.close()

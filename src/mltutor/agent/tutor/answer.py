@@ -27,14 +27,40 @@ def _drop_sentences(answer: str, sentences: list[str]) -> tuple[str, int]:
     return "\n".join(line.rstrip() for line in answer.splitlines()).strip(), removed
 
 
+UNSUPPORTED_MARK = " †"
+FOOTNOTES = {
+    "en": "† The model's own words: the notes neither support nor contradict them.",
+    "ru": "† Слова модели: конспекты этого не подтверждают и не опровергают.",
+}
+
+
+def _mark_unsupported(answer: str, sentences: list[str]) -> tuple[str, int]:
+    marked = 0
+    for sentence in sentences:
+        if sentence and sentence in answer:
+            answer = answer.replace(sentence, sentence + UNSUPPORTED_MARK, 1)
+            marked += 1
+    return answer, marked
+
+
 def compose_answer(
-    best: Candidate, hits: list[Citation], tool_calls: list[ToolRecord], verify: bool = True
+    best: Candidate,
+    hits: list[Citation],
+    tool_calls: list[ToolRecord],
+    verify: bool = True,
+    *,
+    language: str = "en",
 ) -> tuple[str, list[Citation]]:
     """The answer text and the citations it uses."""
     answer = best.text.strip()
     v = best.verification
     notes: list[str] = []
+    footnote = ""
     if verify:
+        unsupported = [s.sentence for s in v.statements if s.verdict == "unsupported"]
+        answer, marked = _mark_unsupported(answer, unsupported)
+        if marked:
+            footnote = FOOTNOTES.get(language, FOOTNOTES["en"])
         answer, removed = _drop_lines(answer, v.failed_spans)
         if removed:
             notes.append(f"{removed} line(s) with formulas that did not verify were removed")
@@ -48,6 +74,8 @@ def compose_answer(
             notes.append(f"{dropped} statement(s) that contradict the notes{where} were removed")
     if notes:
         answer += "\n\n*(" + "; ".join(notes) + " from this answer.)*"
+    if footnote:
+        answer += f"\n\n*{footnote}*"
     if v.tool_results_stated < v.tool_results_expected:
         # the model did not state what the tools computed: say it, so the answer is never wrong
         additions = [

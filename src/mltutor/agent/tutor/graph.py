@@ -1,4 +1,4 @@
-"""Wiring of the tutor graph. Modes (tutor / interview / check) are run context, not copies."""
+"""Wiring of the tutor graph. Modes (tutor / check) are run context, not copies of the graph."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 
 from mltutor.agent.llm import ChatModel
+from mltutor.agent.tutor.lead import BankLookup, BankMatch
 from mltutor.agent.tutor.nodes import Retriever, TutorNodes
+from mltutor.agent.tutor.prose import StatementChecker
 from mltutor.agent.tutor.state import RunContext, TutorState
 from mltutor.agent.tutor.toolbox import ToolBox
 
@@ -18,9 +20,16 @@ def build_graph(
     retriever: Retriever | None,
     *,
     checkpointer: Any = None,
+    statements: StatementChecker | None = None,
+    bank_match: BankMatch | None = None,
+    lookup: BankLookup | None = None,
 ) -> Any:
-    """Compile the tutor graph: route → retrieve → tools → draft → verify ⇄ revise → respond."""
-    nodes = TutorNodes(model, tools, retriever)
+    """Compile the tutor graph: route → retrieve (+ notes lead) → tools → draft → verify ⇄ revise
+    → respond. ``statements`` checks prose against the notes; ``bank_match``/``lookup`` find the
+    bank question whose reference answer may lead."""
+    nodes = TutorNodes(
+        model, tools, retriever, statements=statements, bank_match=bank_match, lookup=lookup
+    )
     g = StateGraph(TutorState, context_schema=RunContext)
     g.add_node("route", nodes.route)
     g.add_node("retrieve", nodes.retrieve)

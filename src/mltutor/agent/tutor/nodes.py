@@ -27,10 +27,19 @@ from mltutor.agent.events import (
 )
 from mltutor.agent.llm import ChatModel
 from mltutor.agent.tutor import prompts
-from mltutor.agent.tutor.answer import compose_answer, verified_sentence
+from mltutor.agent.tutor.answer import compose_answer, verification_summary, verified_sentence
 from mltutor.agent.tutor.claims import verify
 from mltutor.agent.tutor.drafting import sample_candidates
-from mltutor.agent.tutor.records import Candidate, Intent, ToolRecord, VerificationRecord
+from mltutor.agent.tutor.lead import (
+    BankLookup,
+    BankMatch,
+    choose_lead,
+    language_of,
+    lead_text,
+    relevant_evidence,
+)
+from mltutor.agent.tutor.prose import StatementChecker, check_prose
+from mltutor.agent.tutor.records import Candidate, Intent, Lead, ToolRecord, VerificationRecord
 from mltutor.agent.tutor.routing import route, suggested_tools
 from mltutor.agent.tutor.scoring import score
 from mltutor.agent.tutor.state import RunContext, TutorState
@@ -60,9 +69,18 @@ class TutorNodes:
     """Node functions bound to their dependencies (model, tools, retriever)."""
 
     def __init__(
-        self, model: ChatModel | None, toolbox: ToolBox, retriever: Retriever | None, *, k: int = 4
+        self,
+        model: ChatModel | None,
+        toolbox: ToolBox,
+        retriever: Retriever | None,
+        *,
+        k: int = 4,
+        statements: StatementChecker | None = None,
+        bank_match: BankMatch | None = None,
+        lookup: BankLookup | None = None,
     ) -> None:
         self.model, self.toolbox, self.retriever, self.k = model, toolbox, retriever, k
+        self.statements, self.bank_match, self.lookup = statements, bank_match, lookup
 
     # -- route -------------------------------------------------------------------------------
 
@@ -82,6 +100,7 @@ class TutorNodes:
             "answer": "",
             "citations": [],
             "verification": VerificationRecord(),
+            "lead": None,
             "messages": [{"role": "user", "content": question}],
             "timings": {"route": round(time.perf_counter() - start, 4)},
             "usage": {},
@@ -102,8 +121,30 @@ class TutorNodes:
                 2 if intent.kind == "check" else self.k,
                 exclude_question_ids=runtime.context.exclude_question_ids,
             )
-        runtime.stream_writer(RetrievalEvent(run_id=runtime.context.run_id, hits=hits))
-        return {"hits": hits, "timings": _timed(state, "retrieve", start)}
+        ctx = runtime.context
+        lead: Lead | None = None
+        if intent.kind == "general" and hits:
+            language = language_of(state["question"], ctx.language)
+            lead, hits = choose_lead(
+                state["question"],
+                hits,
+                language=language,
+                bank_match=self.bank_match,
+                lookup=self.lookup,
+                exclude_question_ids=ctx.exclude_question_ids,
+            )
+            hits = relevant_evidence(hits, lead, ctx.exclude_question_ids)
+        runtime.stream_writer(RetrievalEvent(run_id=ctx.run_id, hits=hits))
+        if lead is not None and self.model is not None:
+            # our own text is on screen before the model has read its prompt
+            runtime.stream_writer(
+                TokenEvent(
+                    run_id=ctx.run_id,
+                    text=lead_text(lead, language_of(state["question"], ctx.language)) + "\n\n",
+                    origin="notes",
+                )
+            )
+        return {"hits": hits, "lead": lead, "timings": _timed(state, "retrieve", start)}
 
     # -- tools -----------------------------------------------------------------------------------
 
@@ -192,11 +233,11 @@ class TutorNodes:
         ]
         lines += [f"- {call.summary}" for call in state.get("tool_calls", [])]
         hits = state.get("hits", [])
-        if hits:
+        if hits and not state.get("lead"):
             lines += ["", f"From the notes [1] ({hits[0].label}):", "", hits[0].text[:800]]
         return "\n".join(lines)
 
-    def _lead(self, state: TutorState) -> str:
+    def _tool_lead(self, state: TutorState) -> str:
         """A computed result that opens the answer; the model explains it and cannot misstate it."""
         return next(
             (
@@ -212,7 +253,10 @@ class TutorNodes:
         ctx = runtime.context
         candidates = list(state.get("candidates", []))
         history = list(state.get("messages", []))[:-1]
-        lead = self._lead(state)
+        tool_lead = self._tool_lead(state)
+        notes = state.get("lead")
+        language = language_of(state["question"], ctx.language)
+        lead = tool_lead or (lead_text(notes, language) if notes else "")
         args: dict[str, Any] = {}
         if state.get("revisions", 0) > 0:
             best = candidates[state.get("best", 0)]
@@ -223,7 +267,8 @@ class TutorNodes:
             state.get("hits", []),
             state.get("tool_calls", []),
             ctx.language,
-            lead=lead,
+            lead=tool_lead,
+            notes_lead=notes.text if notes and not tool_lead else "",
             **args,
         )
         plan = [0.2] if args else [0.2] + [0.8] * (max(1, ctx.best_of) - 1)
@@ -238,11 +283,11 @@ class TutorNodes:
         if self.model is None:
             candidates.append(judge(self._fallback_answer(state), len(candidates)))
         else:
-            if lead:
+            if tool_lead:
                 runtime.stream_writer(
                     TokenEvent(
                         run_id=ctx.run_id,
-                        text=lead + "\n\n",
+                        text=tool_lead + "\n\n",
                         candidate=len(candidates),
                         origin="tools",
                     )
@@ -255,6 +300,7 @@ class TutorNodes:
                 plan=plan,
                 emit=emit,
                 judge=judge,
+                max_tokens=prompts.DRAFT_MAX_TOKENS,
             )
         best_index = max(range(len(candidates)), key=lambda i: candidates[i].score)
         return {
@@ -266,8 +312,18 @@ class TutorNodes:
     def _judge(
         self, text: str, own: str, state: TutorState, runtime: Runtime[RunContext], index: int
     ) -> Candidate:
-        if runtime.context.verify:
+        ctx = runtime.context
+        if ctx.verify:
             verification = verify(text, state.get("tool_calls", []), self.toolbox.limits)
+            language = language_of(state["question"], ctx.language)
+            statements = check_prose(own, state.get("hits", []), self.statements, language)
+            verification.statements = statements
+            for st in statements:
+                if st.verdict == "contradicted":
+                    where = f" [{st.source}]" if st.source else ""
+                    verification.failures.append(
+                        f'"{st.sentence}" contradicts the notes{where}: {st.evidence[:200]}'
+                    )
         else:
             verification = VerificationRecord()
         details = score(text, verification, state.get("hits", []))
@@ -301,6 +357,7 @@ class TutorNodes:
                 statements_checked=len(v.statements),
                 statements_supported=v.count("supported"),
                 statements_contradicted=v.count("contradicted"),
+                summary=verification_summary(v),
             )
         )
         return {"verification": v}
@@ -327,7 +384,10 @@ class TutorNodes:
         best = state["candidates"][state["best"]]
         hits = state.get("hits", [])
         tool_calls = state.get("tool_calls", [])
-        answer, citations = compose_answer(best, hits, tool_calls, runtime.context.verify)
+        language = language_of(state["question"], runtime.context.language)
+        answer, citations = compose_answer(
+            best, hits, tool_calls, runtime.context.verify, language=language
+        )
         verified = verified_sentence(best.verification, tool_calls)
         runtime.stream_writer(
             FinalEvent(

@@ -10,22 +10,33 @@ from mltutor.agent.tutor.records import ToolRecord
 
 SYSTEM = (
     "You are mltutor, a tutor for the mathematics of machine-learning interviews. "
-    "Answer clearly and concisely in Markdown. Use the numbered notes as your source and cite them "
-    "like [1]. When a tool result is given, state it exactly as computed; never recompute it "
-    "differently. Write formulas in LaTeX between $ signs."
+    "Answer as a strong candidate would in an interview: the point first, then the few sentences "
+    "that justify it; no lecture. Use only the numbered notes as your source and cite them like [1]. "
+    "When a tool result is given, state it exactly as computed; never recompute it differently. "
+    "Write formulas in LaTeX between $ signs."
 )
 
+DRAFT_MAX_TOKENS = 320
+"""Token budget of a draft: a computed result or the notes lead plus a short explanation."""
+
 REVISE = (
-    "Your previous answer had mathematical errors:\n{failures}\n"
-    "Rewrite the answer. Keep what was right, fix the errors, and state the verified facts exactly."
+    "Your previous answer had errors:\n{failures}\n"
+    "Rewrite it. Keep what was right, fix the errors, and state the verified facts exactly."
 )
 
 
 def language_instruction(question: str, language: str) -> str:
     """Answer in the user's language unless a language is configured."""
     if language == "ru" or (language == "auto" and re.search(r"[А-Яа-яЁё]", question)):
-        return "Answer in Russian."
+        return "Answer in Russian (по-русски), using standard Russian ML terms."
     return "Answer in English."
+
+
+NOTES_CONTINUE = (
+    "Your answer already begins with this text from our notes [1]:\n{text}\n"
+    "Add only what it does not say: one short example or the step the question asks about, in 2-4 "
+    "sentences, citing [1]. Do not repeat it, do not contradict it, do not change its formulas."
+)
 
 
 def evidence_block(hits: list[Citation], tool_calls: list[ToolRecord], max_chars: int = 500) -> str:
@@ -82,9 +93,10 @@ def draft_messages(
     failures: list[str] | None = None,
     previous: str = "",
     lead: str = "",
+    notes_lead: str = "",
 ) -> list[dict[str, Any]]:
-    """Messages for drafting (or revising) an answer; ``lead`` is a computed result line that
-    already opens the answer."""
+    """Messages for drafting (or revising) an answer; ``lead`` is a computed result line and
+    ``notes_lead`` our notes' text that already open the answer."""
     messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM}]
     for m in history[-4:]:
         messages.append({"role": m["role"], "content": str(m["content"])[:1500]})
@@ -92,6 +104,8 @@ def draft_messages(
     user = f"{evidence}\n\nQuestion: {question}\n{language_instruction(question, language)}"
     if lead:
         user += "\n" + CONTINUE.format(line=lead)
+    elif notes_lead:
+        user += "\n" + NOTES_CONTINUE.format(text=notes_lead)
     messages.append({"role": "user", "content": user.strip()})
     if failures:
         messages.append({"role": "assistant", "content": previous})

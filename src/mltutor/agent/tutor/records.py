@@ -98,6 +98,23 @@ class VerificationRecord(_Record):
         return sum(1 for s in self.statements if s.verdict == verdict)
 
 
+class Lead(_Record):
+    """What opens the answer before the model writes: a computed result or our notes' own text."""
+
+    text: str
+    """The lead's text (a LaTeX result line, or the note excerpt without its header)."""
+    origin: Literal["tools", "notes"] = "notes"
+    """Where it comes from."""
+    source: int | None = None
+    """1-based index of the retrieved section it comes from (notes leads)."""
+    label: str = ""
+    """Citation label of that section."""
+    question_id: str = ""
+    """The bank question whose reference answer leads, if any."""
+    confidence: float = 0.0
+    """How confidently the question matched that bank question."""
+
+
 class Candidate(_Record):
     """One best-of-N candidate answer."""
 
@@ -134,6 +151,8 @@ class RunTrace(_Record):
     """Citations of the final answer."""
     verification: VerificationRecord = Field(default_factory=VerificationRecord)
     """Verification of the final answer."""
+    lead: Lead | None = None
+    """What opened the answer before the model wrote."""
     timings: dict[str, float] = Field(default_factory=dict)
     """Seconds per node."""
     usage: dict[str, int] = Field(default_factory=dict)
@@ -146,6 +165,7 @@ STATE_TYPES: tuple[type[BaseModel], ...] = (
     StatementCheck,
     VerificationRecord,
     Candidate,
+    Lead,
     Citation,
 )
 """Types stored in checkpoints: the serializer is told to allow exactly these."""
@@ -195,6 +215,7 @@ __all__ = [
     "STATE_TYPES",
     "Candidate",
     "Intent",
+    "Lead",
     "RunTrace",
     "StatementCheck",
     "ToolRecord",

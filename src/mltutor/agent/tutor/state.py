@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypedDict
 
 from mltutor.agent.events import Citation
-from mltutor.agent.tutor.records import Candidate, Intent, ToolRecord, VerificationRecord
+from mltutor.agent.tutor.records import Candidate, Intent, Lead, ToolRecord, VerificationRecord
 
 Mode = Literal["tutor", "check"]
 """``check``: the question is a derivation to check (the explain-a-wrong-step request)."""
@@ -30,7 +30,9 @@ class TutorState(TypedDict, total=False):
     intent: Intent
     """What routing decided."""
     hits: list[Citation]
-    """Retrieved note sections, best first."""
+    """Retrieved note sections the answer may use, best first (the lead's source is [1])."""
+    lead: Lead | None
+    """Our notes' text that opens the answer, when the question matched it with confidence."""
     tool_calls: list[ToolRecord]
     """Tool calls of this run."""
     candidates: list[Candidate]
