@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from mltutor.tui.mathtext import latex_to_unicode, render_markdown
@@ -42,11 +44,15 @@ from mltutor.tui.mathtext import latex_to_unicode, render_markdown
         (r"\operatorname{KL}(p\|q) \geq 0", "KL(p‖q) ≥ 0"),
         (r"\text{if } x > 0", "if x > 0"),
         (r"\sigma'(x) = \sigma(x)(1-\sigma(x))", "σ'(x) = σ(x)(1-σ(x))"),
-        (r"\begin{aligned} a &= b \\ &= c \end{aligned}", "a = b\n= c"),
+        # inline math stays on one line, environments included
+        (r"\begin{aligned} a &= b \\ &= c \end{aligned}", "a = b; = c"),
         (
             r"|x| = \begin{cases} x & x \ge 0 \\ -x & x < 0 \end{cases}",
-            "|x| = { x, if x ≥ 0\n{ -x, if x < 0",
+            "|x| = {x, if x ≥ 0; -x, if x < 0}",
         ),
+        (r"H = \begin{pmatrix} 6x & 0 \\ 0 & 2 \end{pmatrix}", "H = (6x, 0; 0, 2)"),
+        (r"\left[\begin{matrix}6 x & 0\\0 & 2\end{matrix}\right]", "[6 x, 0; 0, 2]"),
+        (r"\mathbf{v} = \begin{bmatrix} 1 \\ 2 \end{bmatrix}^\top", "v = [1; 2]ᵀ"),
     ],
 )
 def test_converts_common_latex(latex: str, expected: str) -> None:
@@ -56,7 +62,8 @@ def test_converts_common_latex(latex: str, expected: str) -> None:
 @pytest.mark.parametrize(
     "latex",
     [
-        r"\begin{pmatrix}1 & 2 \\ 3 & 4\end{pmatrix}",  # matrices stay raw
+        r"\begin{tabular}{cc}1 & 2\end{tabular}",  # not math
+        r"\begin{pmatrix}1 & 2",  # never closed
         r"\unknowncommand{x}",
         r"\frac{a}{b",  # unbalanced
         r"x^",  # missing argument
@@ -79,14 +86,18 @@ def test_markdown_inline_and_display_math() -> None:
     )
 
 
-def test_markdown_keeps_code_currency_and_unconvertible_math() -> None:
+def test_markdown_keeps_code_currency_and_escaped_dollars() -> None:
     text = (
         "It costs $5 and $10.\n"
         "Inline `$x^2$` code and \\$escaped\\$ dollars.\n"
         "```python\nprint('$\\alpha$')\n```\n"
-        "A matrix $\\begin{pmatrix}1\\end{pmatrix}$ stays."
     )
     assert render_markdown(text) == text
+
+
+def test_unconvertible_math_is_shown_as_code_so_markdown_keeps_its_backslashes() -> None:
+    assert render_markdown("see \\(\\weird{x}\\) here") == "see `\\(\\weird{x}\\)` here"
+    assert render_markdown("$$\n\\weird{x}\n$$") == "```latex\n$$\n\\weird{x}\n$$\n```"
 
 
 def test_markdown_escapes_formatting_in_converted_math() -> None:
@@ -100,6 +111,8 @@ SAMPLES = [
     "```\ncode $not math$\n```\nthen \\(\\alpha\\) and \\[\\beta^2\\] and a lone \\$ sign.",
     "Unclosed $x^2 at the end",
     "Mixed **bold** and $\\hat{y}_i - y_i$ with $e^{-x}$.",
+    "1. item:\n   $$\n   H = \\begin{pmatrix}1 & 0 \\\\ 0 & 1\\end{pmatrix}\n   $$\n2. next",
+    "Model fence:\n\n```math\n\\sum_i x_i\n```\nafter $\\weird{y}$ end.",
 ]
 
 
@@ -128,3 +141,87 @@ def test_stream_renderer_matches_full_rendering(text: str) -> None:
     renderer = StreamRenderer()
     for end in range(len(doubled) + 1):
         assert renderer.render(doubled[:end]) == render_markdown(doubled[:end], partial=True)
+
+
+@pytest.mark.parametrize(
+    ("latex", "expected"),
+    [
+        (
+            r"H = \begin{pmatrix} 6x & 0 \\ 0 & 2 \end{pmatrix}",
+            "H = ⎛6x  0⎞\n    ⎝ 0  2⎠",
+        ),
+        (
+            r"\left[\begin{matrix}-6 & 0\\0 & 2\end{matrix}\right]",  # SymPy's own LaTeX
+            "⎡-6  0⎤\n⎣ 0  2⎦",
+        ),
+        (
+            r"\mathbf{v} = \begin{bmatrix} 1 \\ 2 \\ 3 \end{bmatrix}",
+            "    ⎡1⎤\nv = ⎢2⎥\n    ⎣3⎦",
+        ),
+        (
+            r"\det \begin{vmatrix} a & b \\ c & d \end{vmatrix} = ad - bc",
+            "det │a  b│ = ad - bc\n    │c  d│",
+        ),
+        (
+            r"f(x) = \begin{cases} 1 & x > 0 \\ 0 & \text{otherwise} \\ -1 & x < 0 \end{cases}",
+            "       ⎧ 1,  if x > 0\nf(x) = ⎨ 0,  otherwise\n       ⎩ -1, if x < 0",
+        ),
+        (
+            r"\begin{aligned} L &= (y - w x)^2 \\ &= y^2 - 2wxy \end{aligned}",
+            "L = (y - w x)²\n  = y² - 2wxy",
+        ),
+        (r"\sum_{i=1}^{n} x_i = n\bar{x}", " n\n Σ  xᵢ = nx\u0304\ni=1"),
+        (r"\lim_{x \to 0} \frac{\sin x}{x} = 1", "lim (sin x)/x = 1\nx→0"),
+        (r"\int_0^1 x\,dx", "1\n∫ x dx\n0"),
+    ],
+)
+def test_display_math_is_laid_out_in_two_dimensions(latex: str, expected: str) -> None:
+    assert latex_to_unicode(latex, display=True) == expected
+
+
+def test_display_formula_in_a_list_item_stays_in_the_list() -> None:
+    from rich.console import Console
+
+    from mltutor.tui.widgets.markdown_body import render_chunk
+
+    answer = (
+        "1. **Bias**: error from wrong assumptions:\n"
+        "   $$\n   \\text{Bias} = \\mathbb{E}[\\hat f] - f\n   $$\n"
+        "2. **Variance**: spread over training sets."
+    )
+    console = Console(width=60, record=True, file=io.StringIO())
+    console.print(render_chunk(render_markdown(answer)))
+    painted = console.export_text()
+    assert "Bias = 𝔼[f\u0302] - f" in painted
+    assert "**" not in painted and "```" not in painted and "$$" not in painted
+    assert "2 Variance: spread over training sets." in painted  # the list went on
+
+
+def test_a_math_fence_written_by_the_model_is_converted() -> None:
+    answer = (
+        "Decomposition:\n\n```math\n\\mathbb{E}[(y-\\hat f)^2] = \\text{Bias}^2 + \\sigma^2\n```\n"
+    )
+    assert render_markdown(answer) == (
+        "Decomposition:\n\n```math\n𝔼[(y-f\u0302)²] = Bias² + σ²\n```\n"
+    )
+    # while it streams, an unclosed math fence is held back rather than shown raw
+    assert render_markdown(answer[:30], partial=True) == "Decomposition:\n\n"
+
+
+def test_a_wide_matrix_falls_back_to_one_line_and_long_formulas_break_at_operators() -> None:
+    from mltutor.tui.widgets.markdown_body import formula_lines
+
+    block = render_markdown("$$M = \\begin{pmatrix} a+b+c+d & e \\\\ f & g \\end{pmatrix}$$")
+    code = block.removeprefix("```math\n").removesuffix("\n```")
+    assert formula_lines(code, 40) == ["M = ⎛a+b+c+d  e⎞", "    ⎝   f     g⎠"]
+    assert formula_lines(code, 14) == ["M = (a+b+c+d,", "    e; f, g)"]
+    long = "σ'(x) = e⁻ˣ/(1+e⁻ˣ)² = σ(x)(1-σ(x)) = 1/(1+e⁻ˣ) (1-1/(1+e⁻ˣ))"
+    lines = formula_lines(long, 40)
+    assert lines[0] == "σ'(x) = e⁻ˣ/(1+e⁻ˣ)² = σ(x)(1-σ(x))"
+    assert lines[1] == "      = 1/(1+e⁻ˣ) (1-1/(1+e⁻ˣ))"  # "=" under "="
+    assert all(len(line) <= 40 for line in lines)
+    # never inside brackets while an operator outside them will do
+    assert formula_lines("f = (a + b + c + d + e) + (g + h)", 26) == [
+        "f = (a + b + c + d + e)",
+        "    + (g + h)",  # under the first term
+    ]

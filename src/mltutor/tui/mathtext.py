@@ -5,6 +5,12 @@ Models write math as LaTeX (``$\\frac{\\partial L}{\\partial w}$``); a terminal 
 ``\\[..\\]``), skipping code, and replaces each with Unicode from :func:`latex_to_unicode`, or leaves
 it exactly as written when it cannot be converted. With ``partial=True`` it stops before a span that
 is still being streamed, so a growing answer only ever grows on screen.
+
+A display formula on its own line becomes a ``math`` code block (drawn as an indented formula that
+breaks at operators, see :mod:`mltutor.tui.widgets.markdown_body`), indented like the line it was on
+so it stays inside its list item; so does a ```` ```math ```` / ```` ```latex ```` fence the model
+wrote itself. LaTeX that cannot be converted is shown as code, so Markdown cannot eat its
+backslashes (``\\[`` would otherwise show as ``[``).
 """
 
 from __future__ import annotations
@@ -13,7 +19,14 @@ import re
 
 from mltutor.tui.latex import latex_to_unicode
 
-__all__ = ["StreamRenderer", "latex_to_unicode", "render_markdown"]
+__all__ = ["LINEAR_MARK", "StreamRenderer", "latex_to_unicode", "render_markdown"]
+
+LINEAR_MARK = "\u2063"
+"""Starts the last line of a ``math`` block holding a multi-line formula: the same formula on one
+line, shown instead when the block is too wide for the screen."""
+
+MATH_FENCES = frozenset({"math", "latex", "tex", "katex"})
+"""Info strings of fenced blocks that hold LaTeX (GitHub renders ```` ```math ```` as a formula)."""
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 
@@ -23,20 +36,40 @@ def _escape_markdown(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
+def _code_span(raw: str) -> str:
+    ticks = "`" * (max((len(run) for run in re.findall(r"`+", raw)), default=0) + 1)
+    pad = " " if raw.startswith("`") or raw.endswith("`") else ""
+    return f"{ticks}{pad}{raw}{pad}{ticks}"
+
+
 def _inline(raw: str, inner: str) -> str:
     converted = latex_to_unicode(inner)
-    if converted is None or "\n" in converted:
-        return raw if converted is None else _escape_markdown(converted.replace("\n", "; "))
-    return _escape_markdown(converted)
+    return _code_span(raw) if converted is None else _escape_markdown(converted)
 
 
-def _display(raw: str, inner: str, own_line: bool) -> str:
-    converted = latex_to_unicode(inner)
+def math_block(inner: str, indent: str = "") -> str | None:
+    """A ``math`` fence for the display formula ``inner`` (None if it cannot be converted).
+
+    Lines after the first are prefixed with ``indent``, the indentation of the line the formula
+    started on, so a formula inside a list item stays in it.
+    """
+    converted = latex_to_unicode(inner, display=True)
     if converted is None:
-        return raw
+        return None
+    lines = converted.split("\n")
+    if len(lines) > 1:
+        lines.append(LINEAR_MARK + (latex_to_unicode(inner) or " ".join(lines)))
+    return f"\n{indent}".join(["```math", *lines, "```"])
+
+
+def _display(raw: str, inner: str, own_line: bool, indent: str) -> str:
     if own_line:
-        return "```math\n" + converted + "\n```"  # shown as an indented formula line
-    return _escape_markdown(converted.replace("\n", "; "))
+        block = math_block(inner, indent)
+        if block is not None:
+            return block
+        return f"\n{indent}".join(["```latex", *raw.split("\n"), "```"])
+    converted = latex_to_unicode(inner)
+    return _code_span(raw) if converted is None else _escape_markdown(converted)
 
 
 _FENCE = re.compile(r"[ ]{0,3}(`{3,}|~{3,})")
@@ -60,6 +93,17 @@ def render_markdown(text: str, *, partial: bool = False) -> str:
             line_end = n if line_end < 0 else line_end + 1
             line = text[pos:line_end]
             m = _FENCE.match(line)
+            if partial and fence is None and m and not line.endswith("\n"):
+                break  # an opening fence whose info string ("math"?) may still grow
+            if fence is None and m and line[m.end() :].strip().lower() in MATH_FENCES:
+                converted = _math_fence(text, pos, line, m)
+                if converted is None:
+                    if partial:
+                        break  # not closed yet: wait for the whole formula
+                else:
+                    block, pos = converted
+                    out.append(block)
+                    continue
             if fence is not None or m:
                 if fence is None and m:
                     fence = m.group(1)
@@ -121,11 +165,35 @@ def render_markdown(text: str, *, partial: bool = False) -> str:
             own_line = not before.strip() and not after.strip()
             if own_line and partial and after_end < 0:
                 break  # the rest of the line decides whether it is a block
-            out.append(_display(raw, inner, own_line))
+            out.append(_display(raw, inner, own_line, before))
         else:
             out.append(_inline(raw, inner))
         pos = end
     return "".join(out)
+
+
+def _math_fence(text: str, pos: int, line: str, opening: re.Match[str]) -> tuple[str, int] | None:
+    """A closed ```` ```math ```` fence starting at ``pos`` converted to ours, and where it ends.
+
+    None when it is not closed yet; a fence whose LaTeX cannot be converted is kept as written.
+    """
+    marker = opening.group(1)
+    indent = line[: opening.start(1)]
+    body_start = pos + len(line)
+    scan = body_start
+    while scan < len(text):
+        end = text.find("\n", scan)
+        end = len(text) if end < 0 else end + 1
+        m = _FENCE.match(text, scan, end)
+        if m and m.group(1).startswith(marker) and not text[m.end() : end].strip():
+            if end == len(text) and not text.endswith("\n"):
+                return None  # the closing line may still grow (partial rendering)
+            block = math_block(text[body_start:scan].strip(), indent)
+            if block is None:
+                return text[pos:end], end
+            return indent + block + "\n", end
+        scan = end
+    return None
 
 
 def _math_span(text: str, pos: int, partial: bool) -> tuple[int, str, bool] | str | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markdown import CodeBlock, MarkdownElement
 from rich.markdown import Markdown as RichMarkdown
@@ -20,6 +21,9 @@ from rich.padding import Padding
 from rich.text import Text
 from textual.containers import Vertical
 from textual.widgets import Static
+
+from mltutor.tui.mathblock import break_formula
+from mltutor.tui.mathtext import LINEAR_MARK
 
 CHUNK_CHARS = 1200
 """Target size of a chunk: small enough to re-render every tick, large enough to keep few widgets."""
@@ -58,8 +62,22 @@ def chunk_markdown(text: str, size: int = CHUNK_CHARS) -> list[str]:
     return chunks
 
 
+MATH_INDENT = 4
+"""Cells a display formula is indented by."""
+
+
+def formula_lines(code: str, width: int) -> list[str]:
+    """The lines of a ``math`` block for ``width`` cells: a block (matrix, cases) that does not fit
+    falls back to its one-line form, and long lines break before operators."""
+    display, mark, one_line = code.partition(LINEAR_MARK)
+    lines = display.rstrip("\n").split("\n")
+    if mark and max(cell_len(line) for line in lines) > width:
+        lines = [one_line.strip()]
+    return [piece for line in lines for piece in break_formula(line, width)]
+
+
 class _CodeBlock(CodeBlock):
-    """Code blocks; a ``math`` block (a converted display formula) is an indented formula line.
+    """Code blocks; a ``math`` block (a converted display formula) is an indented formula.
 
     Unlabelled and ``math`` blocks skip Pygments: looking a lexer up costs more than rendering the
     whole paragraph, and it would run again on every streamed update of the chunk.
@@ -68,7 +86,9 @@ class _CodeBlock(CodeBlock):
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         code = str(self.text).rstrip()
         if self.lexer_name == "math":
-            yield Padding(Text(code, style="bold"), (0, 0, 0, 4))
+            width = max(8, options.max_width - MATH_INDENT)
+            text = Text("\n".join(formula_lines(code, width)), style="bold", no_wrap=True)
+            yield Padding(text, (0, 0, 0, MATH_INDENT))
         elif self.lexer_name in ("text", ""):
             yield Padding(Text(code), (0, 1, 0, 1), style="on grey15", expand=True)
         else:
