@@ -29,16 +29,64 @@ def _error(message: str, code: int = EXIT_INPUT) -> int:
 # -- check -------------------------------------------------------------------------------------
 
 
-def _cmd_check(args: argparse.Namespace) -> int:
-    from mltutor.settings import load_settings
-    from mltutor.tools.checker import check_derivation, format_report
+def _tool_limits() -> Any:
+    """The ``[tools]`` settings. The full settings (pydantic-settings: ~0.1 s of imports) are
+    loaded only when something could configure them: a config file or an MLTUTOR_TOOLS* variable."""
+    import os
 
+    from mltutor.tools.limits import DEFAULT_LIMITS
+
+    configured = any(k.upper().startswith("MLTUTOR_TOOLS") for k in os.environ)
+    if not configured:
+        if os.environ.get("MLTUTOR_CONFIG"):
+            path = Path(os.environ["MLTUTOR_CONFIG"]).expanduser()
+        else:  # the rule of mltutor.settings.config_file (a test keeps the two in step)
+            import platformdirs
+
+            path = Path(platformdirs.user_config_dir("mltutor")) / "config.toml"
+        try:
+            configured = path.is_file()
+        except OSError:
+            configured = True  # let the settings loader report it
+    if not configured:
+        return DEFAULT_LIMITS
+    from mltutor.settings import load_settings
+
+    return load_settings().tools
+
+
+def _read_bounded(source: str, limit: int) -> bytes | None:
+    """At most ``limit`` bytes of a file or stdin; None when there is more (nothing more is read)."""
+    if source == "-":
+        data = sys.stdin.buffer.read(limit + 1)
+    else:
+        with open(source, "rb") as f:
+            data = f.read(limit + 1)
+    return None if len(data) > limit else data
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    import codecs
+
+    limits = _tool_limits()
     source: str = args.file
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return _error(f"cannot read {source!r}: {exc}")
-    report = check_derivation(text, limits=load_settings().tools)
+        data = _read_bounded(source, limits.max_derivation_bytes)
+    except OSError as exc:
+        return _error(f"cannot read {source!r}: {exc.strerror or exc}")
+    if data is None:
+        return _error(
+            f"{source!r} is larger than {limits.max_derivation_bytes} bytes; check a shorter "
+            "derivation (or raise tools.max_derivation_bytes in the settings)"
+        )
+    try:
+        utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        text = data.decode("utf-16" if utf16 else "utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return _error(f"cannot read {source!r}: not UTF-8 text (byte {exc.start + 1})")
+    from mltutor.tools.checker import check_derivation, format_report
+
+    report = check_derivation(text, limits=limits)
     if args.json:
         _print_json(report.to_json())
     else:
@@ -69,18 +117,16 @@ def _cmd_tool_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_tool_run(args: argparse.Namespace) -> int:
-    from mltutor.settings import load_settings
     from mltutor.tools.errors import ToolError
-    from mltutor.tools.registry import run_tool
+    from mltutor.tools.registry import parse_arguments, run_tool
 
     try:
-        payload = json.loads(args.args) if args.args else {}
-    except json.JSONDecodeError as exc:
-        return _error(f"arguments are not valid JSON ({exc.msg} at column {exc.colno})")
-    if not isinstance(payload, dict):
-        return _error('arguments must be a JSON object, e.g. \'{"expr": "x^2", "var": "x"}\'')
+        payload = parse_arguments(args.args) if args.args else {}
+    except ToolError as exc:
+        _print_json({"error": exc.message, "tool": args.name})
+        return EXIT_INPUT
     try:
-        result = run_tool(args.name, payload, limits=load_settings().tools)
+        result = run_tool(args.name, payload, limits=_tool_limits())
     except ToolError as exc:
         _print_json({"error": exc.message, "tool": args.name})
         return EXIT_WRONG
@@ -103,11 +149,28 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+SEARCH_MAX_QUERY_CHARS = 2000
+"""Longest search query; longer text is refused before any index work (it is not a query)."""
+
+SEARCH_MAX_K = 100
+"""Most hits one search returns."""
+
+
 def _cmd_search(args: argparse.Namespace) -> int:
     from mltutor.knowledge.errors import KnowledgeError
 
+    query = " ".join(args.query)
+    if len(query) > SEARCH_MAX_QUERY_CHARS:
+        return _error(
+            f"the query is {len(query)} characters long; the limit is {SEARCH_MAX_QUERY_CHARS} "
+            "(search with a few words or a formula)"
+        )
+    if not query.strip():
+        return _error("the query is empty; give a few words to search for")
+    if not 1 <= args.k <= SEARCH_MAX_K:
+        return _error(f"-k must be between 1 and {SEARCH_MAX_K} (got {args.k})")
     try:
-        hits = _knowledge_base().search(" ".join(args.query), k=args.k, topic=args.topic)
+        hits = _knowledge_base().search(query, k=args.k, topic=args.topic)
     except KnowledgeError as exc:
         return _error(exc.message)
     if args.json:
@@ -275,9 +338,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from mltutor.settings import SettingsError
+def _settings_error(exc: BaseException) -> str | None:
+    """The message of a SettingsError. Only commands that load the settings import them (~0.1 s),
+    so an error from a module that was never imported cannot be one."""
+    settings = sys.modules.get("mltutor.settings")
+    if settings is not None and isinstance(exc, settings.SettingsError):
+        return str(exc.message)
+    return None
 
+
+def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -288,20 +358,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         try:
             return run_app()  # settings are loaded before the screen is taken over
-        except SettingsError as exc:
-            return _error(exc.message)
         except KeyboardInterrupt:  # SIGINT from outside (in the app, ctrl+c stops an answer)
             return 130
+        except Exception as exc:
+            if (message := _settings_error(exc)) is None:
+                raise
+            return _error(message)
     try:
         code: int = args.func(args)
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
-    except SettingsError as exc:
-        return _error(exc.message)
     except BrokenPipeError:  # e.g. `mltutor tool list | head`
         sys.stderr.close()
         return EXIT_OK
+    except Exception as exc:
+        if (message := _settings_error(exc)) is None:
+            raise
+        return _error(message)
     return code
 
 

@@ -1,4 +1,7 @@
-"""Estimation tools (SciPy): confidence intervals, bootstrap intervals, A/B-test sample size."""
+"""Estimation tools (SciPy): confidence intervals and bootstrap intervals.
+
+Sample sizes and power are in :mod:`mltutor.tools.power`.
+"""
 
 from __future__ import annotations
 
@@ -209,75 +212,4 @@ def bootstrap_ci(inp: BootstrapIn, limits: ToolLimits) -> BootstrapOut:
     )
 
 
-# -- A/B sample size --------------------------------------------------------------------------
-
-
-class ABSampleSizeIn(ToolModel):
-    """Design parameters of an A/B test on a conversion rate."""
-
-    baseline_rate: float = Field(gt=0, lt=1)
-    """Conversion rate p of the control, e.g. 0.10."""
-
-    minimum_detectable_effect: float = Field(gt=0, allow_inf_nan=False)
-    """Smallest lift to detect: absolute (0.02 = 10% → 12%) unless relative is true."""
-
-    relative: bool = False
-    """Treat the effect as relative to the baseline (0.2 = 10% → 12%)."""
-
-    alpha: float = Field(default=0.05, gt=0, lt=1)
-    """Significance level (false-positive rate)."""
-
-    power: float = Field(default=0.8, gt=0, lt=1)
-    """Probability of detecting the effect if it is real (1 − β)."""
-
-    two_sided: bool = True
-    """Two-sided test (z_{α/2}) or one-sided (z_α)."""
-
-
-class ABSampleSizeOut(ToolModel):
-    """Required sample size for an A/B test."""
-
-    n_per_group: int
-    """Users needed in each group (rounded up)."""
-
-    total: int
-    """Users needed in both groups together."""
-
-    delta: float
-    """Absolute difference in rates to detect."""
-
-    z_alpha: float
-    """Normal quantile for the significance level."""
-
-    z_beta: float
-    """Normal quantile for the power."""
-
-    formula: str
-    """The formula used."""
-
-
-def ab_sample_size(inp: ABSampleSizeIn, limits: ToolLimits) -> ABSampleSizeOut:
-    """Per-group sample size of an A/B test: n = (z_{α/2} + z_β)² · 2p(1−p) / δ².
-
-    This is the common interview variant using the baseline rate p for both groups' variance.
-    """
-    delta = inp.minimum_detectable_effect * (inp.baseline_rate if inp.relative else 1.0)
-    if inp.baseline_rate + delta >= 1:
-        raise ToolError(f"baseline {inp.baseline_rate} + effect {delta:g} is not below 1")
-    p = inp.baseline_rate
-    za = float(st.norm.ppf(1 - inp.alpha / 2 if inp.two_sided else 1 - inp.alpha))
-    zb = float(st.norm.ppf(inp.power))
-    n_raw = (za + zb) ** 2 * 2 * p * (1 - p) / delta**2
-    n = math.ceil(n_raw - 1e-9)
-    return ABSampleSizeOut(
-        n_per_group=n,
-        total=2 * n,
-        delta=delta,
-        z_alpha=za,
-        z_beta=zb,
-        formula=f"n = (z_α{'/2' if inp.two_sided else ''} + z_β)² · 2p(1−p)/δ² with p = baseline "
-        f"= ({za:.4f} + {zb:.4f})² · 2·{p:g}·{1 - p:g} / {delta:g}² = {n_raw:.1f}",
-    )
-
-
-TOOLS = (confidence_interval, bootstrap_ci, ab_sample_size)
+TOOLS = (confidence_interval, bootstrap_ci)

@@ -6,15 +6,24 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class ToolLimits(BaseModel):
-    """Time and size bounds for SymPy/NumPy work, so no input can hang or exhaust the process."""
+    """Time, memory and size bounds for SymPy/NumPy work, so no input can hang or exhaust the
+    process."""
 
     model_config = ConfigDict(frozen=True)
 
     timeout_s: float = Field(default=5.0, gt=0, le=120)
     """Wall-clock bound for one tool call or one checker step, in seconds."""
 
+    max_memory_mb: int = Field(default=512, ge=64, le=65536)
+    """Memory one tool call or checker step may allocate beyond what its worker process already
+    uses, in MiB; past it the computation stops with a clear error."""
+
     max_input_chars: int = Field(default=4000, ge=10)
     """Longest math text accepted by the parser."""
+
+    max_derivation_bytes: int = Field(default=200_000, ge=100)
+    """Largest derivation ``mltutor check`` reads (a file or stdin); larger input is refused
+    without reading the rest."""
 
     max_nodes: int = Field(default=2000, ge=10)
     """Largest expression tree (SymPy ``count_ops``) accepted as input."""

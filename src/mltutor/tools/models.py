@@ -6,10 +6,10 @@ Every tool takes one pydantic input model and returns one output model. Field do
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
-import sympy as sp
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from mltutor.tools.errors import LimitExceeded
 
@@ -24,7 +24,19 @@ VarName = Annotated[str, Field(min_length=1, max_length=40, pattern=NAME_PATTERN
 MathText = Annotated[str, Field(min_length=1)]
 """Math as a person types it: plain text, Unicode or LaTeX (``x^2 e^{-x}``, ``σ(w·x)``)."""
 
-PointValue = float | MathText
+
+def _real_number(value: Any) -> Any:
+    """Refuse NaN, infinities and huge integers with a message that says what to write instead."""
+    if isinstance(value, float) and math.isnan(value):
+        raise ValueError('NaN is not a number; give a real number or exact text such as "1/3"')
+    if isinstance(value, float) and math.isinf(value):
+        raise ValueError('write infinity as the text "oo" (or "-oo"), not as a number')
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 1000:
+        raise ValueError('the integer has over 300 digits; write it as math text such as "10^400"')
+    return value
+
+
+PointValue = Annotated[float | MathText, BeforeValidator(_real_number)]
 """A number, or exact math text for a number such as ``"1/2"``, ``"pi"`` or ``"sqrt(2)"``."""
 
 
@@ -49,6 +61,8 @@ class MathOut(ToolModel):
     @classmethod
     def of(cls, expr: Any) -> MathOut:
         """Render a SymPy object; refuse results too large to be useful."""
+        import sympy as sp  # here, so that the NumPy-only tools never load SymPy
+
         # matrices as nested lists on one line ("[[1, 2], [3, 4]]"), not SymPy's multi-line repr
         text = sp.sstr(expr.tolist()) if isinstance(expr, sp.MatrixBase) else sp.sstr(expr)
         if len(text) > MAX_OUTPUT_CHARS:

@@ -66,10 +66,11 @@ class TestOut(ToolModel):
 
 
 class ZTestIn(ToolModel):
-    """A z test: one mean with known σ, one proportion, or two proportions (A/B test)."""
+    """A z test: one mean or two means with known σ, one proportion, or two proportions (A/B)."""
 
-    kind: Literal["mean", "one_proportion", "two_proportions"] = "mean"
-    """Which z test: "mean" (known σ), "one_proportion" (vs p0) or "two_proportions" (pooled)."""
+    kind: Literal["mean", "two_means", "one_proportion", "two_proportions"] = "mean"
+    """Which z test: "mean" (known σ), "two_means" (two independent samples, known σ_a and σ_b),
+    "one_proportion" (vs p0) or "two_proportions" (pooled)."""
 
     sample_mean: FiniteFloat | None = None
     """Sample mean x̄ (kind "mean")."""
@@ -78,7 +79,20 @@ class ZTestIn(ToolModel):
     """Known population standard deviation σ (kind "mean")."""
 
     mu0: FiniteFloat = 0.0
-    """Mean under H0 (kind "mean")."""
+    """Mean under H0 (kind "mean"), or the difference of means mean_a − mean_b under H0 (kind
+    "two_means")."""
+
+    mean_a: FiniteFloat | None = None
+    """Sample mean of group A (kind "two_means")."""
+
+    sigma_a: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    """Known standard deviation of group A (kind "two_means")."""
+
+    mean_b: FiniteFloat | None = None
+    """Sample mean of group B (kind "two_means")."""
+
+    sigma_b: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    """Known standard deviation of group B (kind "two_means")."""
 
     n: int | None = Field(default=None, ge=1)
     """Sample size (kinds "mean" and "one_proportion")."""
@@ -93,16 +107,17 @@ class ZTestIn(ToolModel):
     """Successes in group A (kind "two_proportions")."""
 
     n_a: int | None = Field(default=None, ge=1)
-    """Size of group A (kind "two_proportions")."""
+    """Size of group A (kinds "two_means" and "two_proportions")."""
 
     successes_b: int | None = Field(default=None, ge=0)
     """Successes in group B (kind "two_proportions")."""
 
     n_b: int | None = Field(default=None, ge=1)
-    """Size of group B (kind "two_proportions")."""
+    """Size of group B (kinds "two_means" and "two_proportions")."""
 
     alternative: Alternative = "two-sided"
-    """H1: "two-sided", "greater" (effect > 0; for two proportions p_B > p_A) or "less"."""
+    """H1: "two-sided", "greater" (effect > 0: the mean above mu0; for two means mean_a − mean_b
+    > mu0; for two proportions p_B > p_A) or "less"."""
 
     alpha: float = Field(default=0.05, gt=0, lt=1)
     """Significance level."""
@@ -111,6 +126,7 @@ class ZTestIn(ToolModel):
     def _fields_for_kind(self) -> ZTestIn:
         need = {
             "mean": ("sample_mean", "sigma", "n"),
+            "two_means": ("mean_a", "sigma_a", "n_a", "mean_b", "sigma_b", "n_b"),
             "one_proportion": ("successes", "n"),
             "two_proportions": ("successes_a", "n_a", "successes_b", "n_b"),
         }[self.kind]
@@ -133,13 +149,20 @@ class ZTestIn(ToolModel):
 
 
 def z_test(inp: ZTestIn, limits: ToolLimits) -> TestOut:
-    """z test with p-value: one mean with known σ, one proportion, or two proportions (pooled)."""
+    """z test with p-value: one or two means with known σ, one proportion, or two proportions
+    (pooled)."""
     norm = st.norm
     if inp.kind == "mean":
         assert inp.sample_mean is not None and inp.sigma is not None and inp.n is not None
         est = inp.sample_mean - inp.mu0
         se = inp.sigma / math.sqrt(inp.n)
         method = "one-sample z test for a mean with known σ: z = (x̄ − μ0)/(σ/√n)"
+    elif inp.kind == "two_means":
+        assert inp.mean_a is not None and inp.sigma_a is not None and inp.n_a is not None
+        assert inp.mean_b is not None and inp.sigma_b is not None and inp.n_b is not None
+        est = inp.mean_a - inp.mean_b - inp.mu0
+        se = math.sqrt(inp.sigma_a**2 / inp.n_a + inp.sigma_b**2 / inp.n_b)
+        method = "two-sample z test with known σ: z = (x̄_a − x̄_b − δ0)/√(σ_a²/n_a + σ_b²/n_b)"
     elif inp.kind == "one_proportion":
         assert inp.successes is not None and inp.n is not None
         est = inp.successes / inp.n - inp.p0
@@ -278,108 +301,4 @@ def t_test(inp: TTestIn, limits: ToolLimits) -> TestOut:
     return _test_out(est, se, st.t(df), df, inp.alternative, inp.alpha, method)
 
 
-# -- multiple testing -------------------------------------------------------------------------
-
-
-class MultipleTestingIn(ToolModel):
-    """p-values of m tests and the corrections to apply."""
-
-    p_values: list[float] = Field(min_length=1)
-    """The p-values, each in [0, 1]."""
-
-    alpha: float = Field(default=0.05, gt=0, lt=1)
-    """Family-wise error rate (Bonferroni, Holm) or false discovery rate (BH) to control."""
-
-    methods: list[Literal["bonferroni", "holm", "bh"]] = Field(
-        default=["bonferroni", "holm", "bh"], min_length=1, max_length=3
-    )
-    """Corrections: "bonferroni", "holm" (step-down) and/or "bh" (Benjamini–Hochberg step-up)."""
-
-    @model_validator(mode="after")
-    def _probabilities(self) -> MultipleTestingIn:
-        bad = [p for p in self.p_values if not 0 <= p <= 1]
-        if bad:
-            raise ValueError(f"p-values must lie in [0, 1], got {bad[:3]}")
-        return self
-
-
-class CorrectionOut(ToolModel):
-    """One correction applied to all p-values."""
-
-    method: str
-    """The correction."""
-
-    adjusted_p_values: list[float]
-    """Adjusted p-values in the input order; reject where adjusted ≤ alpha."""
-
-    reject: list[bool]
-    """Whether each hypothesis is rejected, in the input order."""
-
-    n_rejected: int
-    """How many hypotheses are rejected."""
-
-    rule: str
-    """The rule applied, in words."""
-
-
-class MultipleTestingOut(ToolModel):
-    """Results of each requested correction."""
-
-    m: int
-    """Number of tests."""
-
-    results: list[CorrectionOut]
-    """One entry per method, in the requested order."""
-
-
-def _bonferroni(p: np.ndarray) -> np.ndarray:
-    return np.asarray(np.minimum(1.0, p * len(p)), dtype=float)
-
-
-def _holm(p: np.ndarray) -> np.ndarray:
-    m = len(p)
-    order = np.argsort(p, kind="stable")
-    adj_sorted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
-    out = np.empty(m)
-    out[order] = adj_sorted
-    return out
-
-
-def _bh(p: np.ndarray) -> np.ndarray:
-    m = len(p)
-    order = np.argsort(p, kind="stable")
-    scaled = p[order] * m / np.arange(1, m + 1)
-    adj_sorted = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
-    out = np.empty(m)
-    out[order] = adj_sorted
-    return out
-
-
-_RULES = {
-    "bonferroni": (_bonferroni, "reject H_i if p_i ≤ α/m"),
-    "holm": (_holm, "sort p ascending; reject while p_(i) ≤ α/(m − i + 1); stop at the first miss"),
-    "bh": (_bh, "sort p ascending; k = largest i with p_(i) ≤ i·α/m; reject the k smallest"),
-}
-
-
-def multiple_testing(inp: MultipleTestingIn, limits: ToolLimits) -> MultipleTestingOut:
-    """Bonferroni, Holm and Benjamini–Hochberg corrections of a list of p-values."""
-    p = np.array(inp.p_values, dtype=float)
-    results = []
-    for method in dict.fromkeys(inp.methods):
-        fn, rule = _RULES[method]
-        adj = fn(p)
-        reject = [bool(a <= inp.alpha) for a in adj]
-        results.append(
-            CorrectionOut(
-                method=method,
-                adjusted_p_values=adj.tolist(),
-                reject=reject,
-                n_rejected=sum(reject),
-                rule=rule,
-            )
-        )
-    return MultipleTestingOut(m=len(p), results=results)
-
-
-TOOLS = (z_test, t_test, multiple_testing)
+TOOLS = (z_test, t_test)
