@@ -1,0 +1,283 @@
+"""Right before eloquent: our notes lead the answer, prose is checked against them, Russian stays
+Russian, and nothing is shown as checked when nothing was.
+
+These drive the graph with a scripted model and a small, transparent statement checker (the real
+grader has its own tests); what is under test here is what the graph does with the verdicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from mltutor.agent.events import Citation
+from mltutor.agent.tutor.graph import build_graph
+from mltutor.agent.tutor.lead import heading_answers, language_of, trim
+from mltutor.agent.tutor.prose import sentences_of
+from mltutor.agent.tutor.state import RunContext
+from mltutor.agent.tutor.toolbox import ToolBox, grounded, numbers_in
+from mltutor.knowledge.questions import Question
+from tests.agent.fakes import ScriptedChatModel
+
+L1 = Question(
+    id="regularization-1",
+    topic="regularization",
+    difficulty="medium",
+    question="Why does L1 regularization give sparse weights while L2 does not?",
+    reference_answer=(
+        "The L1 ball is a diamond with corners on the axes, so the loss contours usually touch it "
+        "at a corner where some weights are exactly zero. The L1 subgradient has constant size λ, "
+        "so it pushes small weights all the way to zero, while the L2 gradient 2λw fades near zero."
+    ),
+    key_points=["diamond with corners on the axes", "constant-size subgradient"],
+    follow_ups=["What prior corresponds to L1?"],
+    question_ru="Почему L1-регуляризация даёт разреженные веса, а L2 нет?",
+    reference_answer_ru=(
+        "Шар L1 — это ромб с углами на осях, поэтому линии уровня функции потерь обычно касаются "
+        "его в углу, где часть весов ровно нулевая. Субградиент L1 имеет постоянную величину λ."
+    ),
+    key_points_ru=["ромб с углами на осях", "субградиент постоянной величины"],
+    follow_ups_ru=["Какое априорное распределение соответствует L1?"],
+)
+
+QUESTION_HIT = Citation(
+    label="regularization § Q: Why does L1 regularization give sparse…",
+    topic="regularization",
+    heading="Q: Why does L1 regularization give sparse weights",
+    source="notes/regularization.md",
+    score=1.0,
+    text="Interview question: ...\n\n" + L1.reference_answer,
+    kind="question",
+    question_id="regularization-1",
+)
+SECTION_HIT = Citation(
+    label="regularization § Intuition",
+    topic="regularization",
+    heading="Regularization > Intuition",
+    source="notes/regularization.md",
+    score=0.8,
+    text="L1 penalises |w|; L2 penalises w². Weight decay is L2 for SGD.",
+)
+OTHER_TOPIC = Citation(
+    label="multiple-testing § Peeking",
+    topic="multiple-testing",
+    heading="Multiple testing > Peeking",
+    source="notes/multiple-testing.md",
+    score=0.5,
+    text="Peeking at an A/B test inflates the false positive rate; Benjamini-Hochberg ...",
+    kind="question",
+    question_id="multiple-testing-3",
+)
+
+
+def retriever(query: str, k: int, *, exclude_question_ids: Any = ()) -> list[Citation]:
+    hits = [QUESTION_HIT, SECTION_HIT, OTHER_TOPIC]
+    return [h for h in hits if h.question_id not in exclude_question_ids][:k]
+
+
+def bank_match(question: str) -> tuple[str, float] | None:
+    lowered = question.lower()
+    if "l1" in lowered and ("sparse" in lowered or "разрежен" in lowered):
+        return ("regularization-1", 0.9)
+    return None
+
+
+def lookup(qid: str) -> Question | None:
+    return L1 if qid == L1.id else None
+
+
+@dataclass
+class Verdict:
+    sentence: str
+    verdict: str
+    evidence: str = ""
+    source: int | None = None
+    reason: str = ""
+
+
+class KeywordChecker:
+    """Contradicted when a sentence says L2 gives sparsity; supported when it mentions a corner
+    or the subgradient; otherwise unsupported. Records what it was asked."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[str], list[str], str | None]] = []
+
+    def check_statements(
+        self, sentences: list[str], evidence: list[str], *, language: str | None = None
+    ) -> list[Verdict]:
+        self.calls.append((sentences, evidence, language))
+        out = []
+        for s in sentences:
+            low = s.lower()
+            if "l2" in low and "sparse" in low and "not" not in low:
+                out.append(Verdict(s, "contradicted", evidence[0][:80], 1, "swapped L1/L2"))
+            elif "corner" in low or "subgradient" in low or "угл" in low:
+                out.append(Verdict(s, "supported", evidence[0][:80], 1))
+            else:
+                out.append(Verdict(s, "unsupported"))
+        return out
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def run(
+    model: Any, question: str, checker: Any = None, **ctx: Any
+) -> tuple[dict[str, Any], list[Any]]:
+    graph = build_graph(
+        model,
+        ToolBox(),
+        retriever,
+        statements=checker if checker is not None else KeywordChecker(),
+        bank_match=bank_match,
+        lookup=lookup,
+    )
+    events: list[Any] = []
+    state: dict[str, Any] = {}
+    for mode, chunk in graph.stream(
+        {"question": question}, context=RunContext(**ctx), stream_mode=["custom", "values"]
+    ):
+        if mode == "custom":
+            events.append(chunk)
+        else:
+            state = plain(chunk)
+    return state, events
+
+
+def test_notes_lead_comes_first_marked_and_cited() -> None:
+    model = ScriptedChatModel(["For example, with two weights the corner (0, 1) is hit first [1]."])
+    state, events = run(model, "Why does L1 regularization give sparse weights?")
+    tokens = [e for e in events if e.type == "token"]
+    assert tokens[0].origin == "notes"
+    assert tokens[0].text.startswith("**From our notes** ([1] regularization § Q:")
+    assert "diamond with corners" in tokens[0].text
+    # the lead is streamed before the model is asked anything
+    first_model = next(i for i, e in enumerate(events) if e.type == "token" and e.origin == "model")
+    assert events.index(tokens[0]) < first_model
+    answer = state["answer"]
+    assert answer.startswith("**From our notes**") and "corner (0, 1)" in answer
+    assert state["citations"][0]["question_id"] == "regularization-1"
+    # the model was told what already opens the answer and asked only to add to it
+    prompt = model.stream_calls[0]["messages"][-1]["content"]
+    assert "already begins with this text from our notes" in prompt
+
+
+def test_other_topics_chunks_are_not_evidence() -> None:
+    model = ScriptedChatModel(["The subgradient argument [1] explains it."])
+    state, _ = run(model, "Why does L1 regularization give sparse weights?")
+    assert [h["topic"] for h in state["hits"]] == ["regularization", "regularization"]
+    prompt = model.stream_calls[0]["messages"][-1]["content"]
+    assert "Benjamini" not in prompt and "Peeking" not in prompt
+
+
+def test_excluded_question_never_leads_nor_is_retrieved() -> None:
+    model = ScriptedChatModel(["L1 sets small weights to zero [1]."])
+    state, events = run(
+        model,
+        "Why does L1 regularization give sparse weights?",
+        exclude_question_ids=("regularization-1",),
+    )
+    assert all(e.origin == "model" for e in events if e.type == "token")
+    assert all(h["question_id"] != "regularization-1" for h in state["hits"])
+    assert "diamond" not in model.stream_calls[0]["messages"][-1]["content"]
+
+
+def test_contradicting_sentence_is_removed_and_said_so() -> None:
+    bad = (
+        "With L2 the weights become sparse too, just more slowly [1]. "
+        "The corner of the diamond is where a weight is zero [1]."
+    )
+    good = "The corner of the diamond is where a weight is exactly zero [1]."
+    model = ScriptedChatModel([bad, good])
+    state, events = run(model, "Why does L1 regularization give sparse weights?")
+    # the contradiction triggers a revision with the notes' evidence, and the final answer is clean
+    assert state["revisions"] == 1
+    revise = model.stream_calls[1]["messages"][-1]["content"]
+    assert "contradicts the notes" in revise
+    assert "L2 the weights become sparse" not in state["answer"]
+    verification = [e for e in events if e.type == "verification"][-1]
+    assert verification.statements_checked >= 1 and verification.statements_contradicted == 0
+
+
+def test_contradiction_left_after_revisions_is_removed_from_the_answer() -> None:
+    bad = (
+        "With L2 the weights become sparse too, just more slowly [1]. "
+        "The corner of the diamond is where a weight is zero [1]."
+    )
+    model = ScriptedChatModel([bad, bad])
+    state, events = run(model, "Why does L1 regularization give sparse weights?")
+    assert "L2 the weights become sparse" not in state["answer"]
+    assert "corner of the diamond" in state["answer"]
+    assert "1 statement(s) that contradict the notes ([1]) were removed" in state["answer"]
+    v = [e for e in events if e.type == "verification"][-1]
+    assert v.statements_contradicted == 1
+    assert "contradicted the notes" in v.summary
+
+
+def test_unsupported_sentences_are_marked_as_the_models_own() -> None:
+    model = ScriptedChatModel(
+        ["Lasso was popularised by Tibshirani in the nineties for genomics [1]."]
+    )
+    state, events = run(model, "Why does L1 regularization give sparse weights?")
+    assert "nineties for genomics [1]. †" in state["answer"]
+    assert "The model's own words" in state["answer"]
+    final = [e for e in events if e.type == "final"][-1]
+    assert "0 of 1 statements supported by the notes" in final.verified
+
+
+def test_panel_says_what_was_checked_and_never_claims_an_empty_check() -> None:
+    model = ScriptedChatModel(["The subgradient has constant size λ [1], so tiny weights hit 0."])
+    state, events = run(model, "Why does L1 regularization give sparse weights?")
+    v = [e for e in events if e.type == "verification"][-1]
+    assert v.anything_checked and v.summary == "1 of 1 statements supported by the notes"
+    # no evidence and no formulas: nothing checked, and the sentence says so
+    model = ScriptedChatModel(["Hello! Ask me anything about ML maths."])
+    graph = build_graph(model, ToolBox(), None)
+    events = list(graph.stream({"question": "hi"}, context=RunContext(), stream_mode="custom"))
+    v = [e for e in events if e.type == "verification"][-1]
+    assert not v.anything_checked
+    final = [e for e in events if e.type == "final"][-1]
+    assert "nothing in the answer could be checked" in final.verified.lower()
+
+
+def test_russian_question_gets_the_russian_notes_text() -> None:
+    checker = KeywordChecker()
+    model = ScriptedChatModel(["Например, при двух весах первым касается угол (0, 1) [1]."])
+    state, events = run(model, "Почему L1-регуляризация даёт разреженные веса?", checker)
+    lead = next(e for e in events if e.type == "token")
+    assert lead.origin == "notes" and lead.text.startswith("**Из наших конспектов**")
+    assert "ромб с углами на осях" in lead.text and "diamond" not in lead.text
+    prompt = model.stream_calls[0]["messages"][-1]["content"]
+    assert "Answer in Russian" in prompt
+    assert checker.calls and checker.calls[0][2] == "ru"
+
+
+def test_heading_match_and_helpers() -> None:
+    assert heading_answers("что такое бутстрап", "Статистика > Бутстрап: что это такое и зачем")
+    assert not heading_answers("что такое бутстрап", "Статистика > Наивный Байес")
+    assert language_of("Что такое p-value?") == "ru" and language_of("What is a p-value?") == "en"
+    assert language_of("What is a p-value?", "ru") == "ru"
+    long = "First sentence here. " * 80
+    cut = trim(long, 100)
+    assert len(cut) <= 100 and cut.endswith(".")
+    assert sentences_of("$$x = 1$$\nThe gradient vanishes near zero. Source: [1] a § b") == [
+        "The gradient vanishes near zero."
+    ]
+
+
+def test_model_tool_calls_must_take_their_numbers_from_the_question() -> None:
+    q = "How many tokens should a compute-optimal 7B model be trained on?"
+    assert 7e9 in numbers_in(q)
+    assert grounded({"params": 7e9}, q)
+    assert grounded({"params": 7_000_000_000, "tokens_per_param": 20}, q) is False
+    assert not grounded({"compute": 5.76e23}, q)
+    assert grounded({"p_values": [0.01, 0.04]}, "Adjust p = 0.01 and 0.04 with Holm")
