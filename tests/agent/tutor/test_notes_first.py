@@ -236,7 +236,7 @@ def test_unsupported_sentences_are_marked_as_the_models_own() -> None:
 
 def test_panel_says_what_was_checked_and_never_claims_an_empty_check() -> None:
     model = ScriptedChatModel(["The subgradient has constant size λ [1], so tiny weights hit 0."])
-    state, events = run(model, "Why does L1 regularization give sparse weights?")
+    _, events = run(model, "Why does L1 regularization give sparse weights?")
     v = [e for e in events if e.type == "verification"][-1]
     assert v.anything_checked and v.summary == "1 of 1 statements supported by the notes"
     # no evidence and no formulas: nothing checked, and the sentence says so
@@ -252,7 +252,7 @@ def test_panel_says_what_was_checked_and_never_claims_an_empty_check() -> None:
 def test_russian_question_gets_the_russian_notes_text() -> None:
     checker = KeywordChecker()
     model = ScriptedChatModel(["Например, при двух весах первым касается угол (0, 1) [1]."])
-    state, events = run(model, "Почему L1-регуляризация даёт разреженные веса?", checker)
+    _, events = run(model, "Почему L1-регуляризация даёт разреженные веса?", checker)
     lead = next(e for e in events if e.type == "token")
     assert lead.origin == "notes" and lead.text.startswith("**Из наших конспектов**")
     assert "ромб с углами на осях" in lead.text and "diamond" not in lead.text
