@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from mltutor.tools.bounded import run_bounded
-from mltutor.tools.errors import ParseError, ToolError, ToolTimeout
+from mltutor.tools.errors import ParseError, ToolError
 from mltutor.tools.limits import DEFAULT_LIMITS, ToolLimits
 from mltutor.tools.steps import State, StepOutcome, check_line
 
@@ -61,13 +61,20 @@ def _run_step(text: str, state: State, limits: ToolLimits) -> tuple[StepOutcome,
     try:
         return check_line(text, state, limits)
     except ParseError as exc:
-        return StepOutcome("unparsed", exc.reason, exc.column), State(state.definitions, None)
+        return StepOutcome("unparsed", exc.reason, exc.column), state.after(None)
     except ToolError as exc:
-        return StepOutcome("unverifiable", exc.message), State(state.definitions, None)
+        return StepOutcome("unverifiable", exc.message), state.after(None)
     except RecursionError:
-        return StepOutcome("unverifiable", "expression is nested too deeply"), State(
-            state.definitions, None
-        )
+        return StepOutcome("unverifiable", "expression is nested too deeply"), state.after(None)
+    except Exception as exc:  # the checker never raises on any text
+        return _internal(exc), state.after(None)
+
+
+def _internal(exc: Exception) -> StepOutcome:
+    return StepOutcome(
+        "unverifiable",
+        f"this line could not be checked (unexpected {type(exc).__name__}); it was skipped",
+    )
 
 
 def check_derivation(text: str, *, limits: ToolLimits = DEFAULT_LIMITS) -> CheckReport:
@@ -86,20 +93,14 @@ def check_derivation(text: str, *, limits: ToolLimits = DEFAULT_LIMITS) -> Check
                     message=f"line is longer than {limits.max_input_chars} chars",
                 )
             )
-            state = State(state.definitions, None)
+            state = state.after(None)
             continue
         try:
             outcome, state = run_bounded(_run_step, raw, state, limits, timeout=limits.timeout_s)
-        except ToolTimeout as exc:
-            outcome, state = (
-                StepOutcome("unverifiable", exc.message),
-                State(state.definitions, None),
-            )
-        except ToolError as exc:
-            outcome, state = (
-                StepOutcome("unverifiable", exc.message),
-                State(state.definitions, None),
-            )
+        except ToolError as exc:  # the time bound (ToolTimeout) and the bound's own errors
+            outcome, state = StepOutcome("unverifiable", exc.message), state.after(None)
+        except Exception as exc:  # the checker never raises on any text
+            outcome, state = _internal(exc), state.after(None)
         steps.append(
             StepReport(
                 line=number,

@@ -1,5 +1,11 @@
-"""Why a step is wrong: sign flip, constant factor, missing chain-rule factor, dropped or added term,
-wrong exponent. Each test is a cheap numeric comparison; the first that fits is reported."""
+"""Why a step is wrong: the common slips, each confirmed by a cheap numeric comparison.
+
+Symbolic results: sign flipped, a missing chain-rule factor, the product or quotient rule misapplied,
+differentiated instead of integrated (or the reverse), a constant factor (shown symbolically: ``ln 2``,
+``1/2``, ``π``), the reciprocal, one term with the wrong sign, a term dropped or added, a wrong
+exponent. Numbers: sign, reciprocal, complement (1 − p), square or square root, a power of ten, a
+simple factor. The first test that fits is reported; none is reported when none fits.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +13,48 @@ from typing import Any
 
 import sympy as sp
 
-from mltutor.tools.equivalence import evaluate, numeric_compare
+from mltutor.tools.equivalence import evaluate, number_at, numeric_compare
 from mltutor.tools.render import plain
+
+_CONSTANTS = [sp.pi, sp.E, sp.log(2), sp.log(10), sp.sqrt(2), sp.sqrt(sp.pi)]
 
 
 def _same(a: Any, b: Any) -> bool:
     return numeric_compare(a, b, samples=6).equal is True
 
 
+def _readable(r: Any) -> str:
+    """A constant factor as a person would write it: ``1/2``, ``ln(2)``, ``1/π``, or a decimal."""
+    text = plain(r).replace("log(", "ln(").replace("pi", "π")
+    if len(text) <= 16:
+        return text
+    value = evaluate(r, {})
+    return f"about {value:.4g}" if value is not None else text
+
+
+def _symbolic_ratio(expected: Any, got: Any) -> Any | None:
+    try:
+        r = sp.cancel(sp.powsimp(sp.expand_power_base(got / expected, force=True), force=True))
+    except (TypeError, ValueError, sp.PolynomialError):
+        return None
+    return r if not r.free_symbols else None
+
+
+def _recognise(value: float) -> Any | None:
+    """A number as a short rational or a simple expression in π, e, ln 2, ln 10, √2."""
+    r = sp.nsimplify(value, rational=True, tolerance=1e-10)
+    if r.is_Rational and r.q <= 1000 and abs(r.p) <= 10**6:
+        return r
+    guess = sp.nsimplify(value, _CONSTANTS, tolerance=1e-10)
+    if not guess.is_Rational and sp.count_ops(guess) <= 6:
+        check = evaluate(guess, {})
+        if check is not None and abs(check - value) <= 1e-9 * max(1.0, abs(value)):
+            return guess
+    return None
+
+
 def _constant_ratio(expected: Any, got: Any) -> Any | None:
     symbols = sorted(expected.free_symbols | got.free_symbols, key=str)
-    if not symbols:
-        ea, eg = evaluate(expected, {}), evaluate(got, {})
-        if ea and eg:
-            return sp.nsimplify(eg / ea, rational=True, tolerance=1e-9)
-        return None
     ratios = []
     for k, v in enumerate(("3/10", "7/5", "-9/10", "2/3")):
         point = {s: sp.Rational(v) + sp.Rational(k * (i + 1), 37) for i, s in enumerate(symbols)}
@@ -31,7 +64,21 @@ def _constant_ratio(expected: Any, got: Any) -> Any | None:
         ratios.append(eg / ea)
     if len(ratios) < 2 or any(abs(r - ratios[0]) > 1e-9 * max(1.0, abs(r)) for r in ratios):
         return None
-    return sp.nsimplify(ratios[0], rational=True, tolerance=1e-9)
+    exact = _symbolic_ratio(expected, got)
+    if exact is not None:
+        value = evaluate(exact, {})
+        if value is not None and abs(value - ratios[0]) <= 1e-9 * max(1.0, abs(value)):
+            return exact
+    return _recognise(ratios[0]) or sp.Float(ratios[0], 6)
+
+
+def _factor_message(ratio: Any) -> str:
+    if ratio.is_Rational or len(plain(ratio)) <= 6:
+        return f"off by a constant factor: the result is {_readable(ratio)} times the correct one"
+    inverse = sp.simplify(1 / ratio)
+    if len(plain(inverse)) < len(plain(ratio)):
+        return f"off by a constant factor: a factor {_readable(inverse)} is missing"
+    return f"off by a constant factor: the result is {_readable(ratio)} times the correct one"
 
 
 def _inner_functions(expr: Any) -> list[Any]:
@@ -43,43 +90,109 @@ def _inner_functions(expr: Any) -> list[Any]:
         ):
             args = [node.base] if isinstance(node, sp.Pow) else list(node.args)
             inner += [a for a in args if a.free_symbols and not a.is_Symbol]
-        elif isinstance(node, sp.Pow) and node.base == sp.E:
+        elif isinstance(node, sp.Pow) and node.base.is_number:
             inner.append(node.exp)
     return inner
 
 
-def diagnose(expected: Any, got: Any, source: Any = None) -> str | None:
-    """A short reason ``got`` differs from ``expected``; ``source`` is the unevaluated left side."""
+def _numbers(expected: Any, got: Any) -> str | None:
+    e, g = number_at(expected, {}), number_at(got, {})
+    if e is None or g is None or e == 0:
+        return None
+    literal = got.is_Rational and got.q > 1 and 10 ** len(str(got.q)) // 10 == got.q
+    tol = sp.Rational(1, 2 * got.q) if literal else sp.Rational(1, 10**9) * max(abs(e), 1)
+
+    def near(candidate: Any) -> bool:
+        return bool(abs(g - candidate) <= tol * (1 + sp.Rational(1, 10**6)))
+
+    if near(-e):
+        return "sign flipped: the result is the negative of the correct one"
+    if near(1 / e):
+        return "the result is the reciprocal of the correct one"
+    if 0 < e < 1 and near(1 - e):
+        return "the result is 1 minus the correct one (the complement)"
+    if e > 0 and near(e**2):
+        return "the result is the square of the correct one (a square root missing?)"
+    if e > 0 and near(sp.sqrt(e)):
+        return "the result is the square root of the correct one (a square missing?)"
+    for k in (1, 2, 3, -1, -2, -3):
+        if near(e * sp.Integer(10) ** k):
+            return f"off by a factor of 10^{k}: a misplaced decimal point or a percentage?"
+    ratio = _recognise(float(g / e))
+    if ratio is not None and ratio.is_Rational and ratio.q <= 12 and abs(ratio.p) <= 12:
+        return f"off by a constant factor: the result is {ratio} times the correct one"
+    return None
+
+
+def _calculus(expected: Any, got: Any, source: Any, antiderivative: Any) -> str | None:
+    if isinstance(source, sp.Derivative) and len(source.variables) == 1:
+        var, f = source.variables[0], source.expr
+        for g in _inner_functions(f):
+            factor = sp.diff(g, var)
+            if factor not in (0, 1) and _same(got * factor, expected):
+                return f"missing chain-rule factor: multiply by d/d{var} ({plain(g)}) = {plain(factor)}"
+        factors = [a for a in sp.Mul.make_args(f) if var in a.free_symbols]
+        if len(factors) >= 2 and _same(got, sp.Mul(*(sp.diff(a, var) for a in factors))):
+            return "product rule: d(uv) = u'v + uv', not u'v'"
+        num, den = sp.fraction(sp.together(f))
+        if var in den.free_symbols and var in num.free_symbols:
+            if _same(got, sp.diff(num, var) / sp.diff(den, var)):
+                return "quotient rule: d(u/v) = (u'v − uv')/v², not u'/v'"
+            quotient_sign = (sp.diff(num, var) * den + num * sp.diff(den, var)) / den**2
+            if _same(got, quotient_sign):
+                return "quotient rule: the numerator is u'v − uv' (a minus sign, not a plus)"
+        if _same(sp.diff(got, var), f):
+            return "integrated instead of differentiating"
+    if antiderivative is not None:
+        integrand_var, claimed = antiderivative
+        if _same(claimed, sp.diff(expected, integrand_var)):
+            return "differentiated the integrand instead of integrating it"
+    return None
+
+
+def _terms(expected: Any, got: Any) -> str | None:
+    diff = sp.expand(expected - got)
+    if len(sp.Add.make_args(diff)) > 1:
+        combined = sp.cancel(expected - got)
+        if len(sp.Add.make_args(combined)) == 1:
+            diff = combined
+    terms_expected = sp.Add.make_args(sp.expand(expected))
+    if len(terms_expected) > 1:
+        for t in terms_expected:
+            if diff == 2 * t:
+                return f"the sign of the term {plain(t)} is wrong"
+    if len(sp.Add.make_args(diff)) == 1 and diff != 0:
+        if diff in terms_expected:
+            return f"a term was dropped: {plain(diff)}"
+        if -diff in sp.Add.make_args(sp.expand(got)):
+            return f"a term was added: {plain(-diff)}"
+    for p in got.atoms(sp.Pow):
+        for q in expected.atoms(sp.Pow):
+            if p.base == q.base and p.exp != q.exp and _same(got.xreplace({p: q}), expected):
+                return f"wrong exponent: {plain(p)} should be {plain(q)}"
+    if len(sp.Add.make_args(diff)) == 1 and diff != 0:
+        return f"the two sides differ by {plain(diff)}"
+    return None
+
+
+def diagnose(
+    expected: Any, got: Any, source: Any = None, antiderivative: tuple[Any, Any] | None = None
+) -> str | None:
+    """A short reason ``got`` differs from ``expected``; ``source`` is the unevaluated left side,
+    ``antiderivative`` the (variable, claimed antiderivative) when the step is an integral."""
     try:
         if not expected.free_symbols and not got.free_symbols:
-            return None  # numbers: the message already shows both values
+            return _numbers(expected, got)
         if _same(got, -expected):
             return "sign flipped: the result is the negative of the correct one"
+        found = _calculus(expected, got, source, antiderivative)
+        if found:
+            return found
         ratio = _constant_ratio(expected, got)
         if ratio is not None and ratio not in (0, 1):
-            return f"off by a constant factor: the result is {plain(ratio)} times the correct one"
-        if isinstance(source, sp.Derivative):
-            var = source.variables[0]
-            for g in _inner_functions(source.expr):
-                factor = sp.diff(g, var)
-                if factor.free_symbols and _same(got * factor, expected):
-                    return (
-                        f"missing chain-rule factor: multiply by d/d{var} ({plain(g)}) "
-                        f"= {plain(factor)}"
-                    )
-        diff = sp.expand(expected - got)
-        if len(sp.Add.make_args(diff)) == 1 and diff != 0:
-            terms_expected = sp.Add.make_args(sp.expand(expected))
-            if diff in terms_expected:
-                return f"a term was dropped: {plain(diff)}"
-            if -diff in sp.Add.make_args(sp.expand(got)):
-                return f"a term was added: {plain(-diff)}"
-        for p in got.atoms(sp.Pow):
-            for q in expected.atoms(sp.Pow):
-                if p.base == q.base and p.exp != q.exp and _same(got.xreplace({p: q}), expected):
-                    return f"wrong exponent: {plain(p)} should be {plain(q)}"
-        if len(sp.Add.make_args(diff)) == 1 and diff != 0:
-            return f"the two sides differ by {plain(diff)}"
-    except (TypeError, ValueError, AttributeError, ArithmeticError):
+            return _factor_message(ratio)
+        if _same(got * expected, sp.Integer(1)):
+            return "the result is the reciprocal of the correct one"
+        return _terms(expected, got)
+    except (TypeError, ValueError, AttributeError, ArithmeticError, sp.PolynomialError):
         return None
-    return None

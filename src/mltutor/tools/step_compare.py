@@ -29,6 +29,9 @@ class PairResult:
     claimed: Any = None
     given: Any = None
     """For ``P(A) = 0.3`` with P(A) unknown so far: the equation it states (``atoms - value``)."""
+    antiderivative: tuple[Any, Any] | None = None
+    """For an integral: (variable, claimed antiderivative); ``expected`` is then the integrand,
+    not a value to show."""
 
 
 def _value(expr: Any) -> Any:
@@ -106,7 +109,7 @@ def _integral_pair(a_raw: Any, b_raw: Any) -> PairResult:
             f"d/d{var} of the antiderivative is {plain(claimed)}, not the integrand "
             f"{plain(integral.function)}"
         )
-    return PairResult(res, integral.function, claimed)
+    return PairResult(res, integral.function, claimed, antiderivative=(var, antiderivative))
 
 
 def _given(prev_raw: Any, a: Any, b: Any, facts: moments.Facts) -> Any | None:

@@ -184,10 +184,13 @@ def _check_pairs(chain: list[Any], state: State) -> tuple[StepOutcome, State]:
         if result.equal is False:
             source = prev.expr if isinstance(prev, Part) else prev
             why = (
-                diagnose(pair.expected, pair.claimed, source) if pair.expected is not None else None
+                diagnose(pair.expected, pair.claimed, source, pair.antiderivative)
+                if pair.expected is not None
+                else None
             )
             msg = f"'{cur.text}' does not follow: {result.detail}"
-            outcome = StepOutcome("wrong", msg, cur.col, why, _show(pair.expected))
+            shown = None if pair.antiderivative else _show(pair.expected)
+            outcome = StepOutcome("wrong", msg, cur.col, why, shown)
             return outcome, state.after(cur.expr, facts=facts)
         if result.equal is None:
             undecided = undecided or StepOutcome(
