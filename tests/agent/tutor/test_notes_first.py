@@ -281,3 +281,15 @@ def test_model_tool_calls_must_take_their_numbers_from_the_question() -> None:
     assert grounded({"params": 7_000_000_000, "tokens_per_param": 20}, q) is False
     assert not grounded({"compute": 5.76e23}, q)
     assert grounded({"p_values": [0.01, 0.04]}, "Adjust p = 0.01 and 0.04 with Holm")
+
+
+def test_arithmetic_in_prose_is_checked_like_any_claim() -> None:
+    """The Chinchilla answer once said "1.4e11/6.93e10 ≈ 20.0" unchecked (it is about 2)."""
+    from mltutor.agent.tutor.claims import math_spans, verify
+
+    text = "So the model sees 1.4e11/6.93e10 ≈ 20.0 tokens per parameter, and 2*3 = 6."
+    assert "1.4e11/6.93e10 ≈ 20.0" in math_spans(text)
+    v = verify(text, [])
+    assert v.claims_checked == 2 and v.claims_failed == 1
+    assert "2.0202" in v.failures[0]
+    assert math_spans("Python 3.11 is the version we use.") == []

@@ -21,14 +21,31 @@ _MATH_WORDS_RE = math_words_re()
 _MAX_CLAIMS = 12
 
 
+_ARITHMETIC_RE = re.compile(
+    r"(?<![\w.])(\(?-?\d[\d.,]*(?:[eE][+-]?\d+)?(?:\s*[-+*/×·^]\s*\(?-?\d[\d.]*(?:[eE][+-]?\d+)?\)?)+)"
+    r"\s*(=|≈|\\approx)\s*(-?\d[\d.]*(?:[eE][+-]?\d+)?)(?![\w.]*\d)"
+)
+"""Arithmetic written in a sentence ("1.4e11/6.93e10 ≈ 20.0"): checked like any other claim."""
+
+
+def _is_equation(s: str) -> bool:
+    return "=" in s or "≈" in s or "\\approx" in s
+
+
 def math_spans(text: str) -> list[str]:
-    """Math fragments of a Markdown answer: delimited spans, then bare lines that are mostly math."""
+    """Math fragments of a Markdown answer: delimited spans, bare lines that are mostly math, and
+    arithmetic inside sentences."""
     spans = [next(g for g in m.groups() if g) for m in _SPAN_RE.finditer(text)]
     rest = _SPAN_RE.sub(" ", text)
     for line in rest.splitlines():
         candidate = line.strip().strip("-*•>").strip()
-        if "=" in candidate and not _PROSE_RE.search(_MATH_WORDS_RE.sub("", candidate)):
+        if _is_equation(candidate) and not _PROSE_RE.search(_MATH_WORDS_RE.sub("", candidate)):
             spans.append(candidate)
+        else:
+            spans += [
+                f"{m.group(1)} {m.group(2)} {m.group(3)}".replace("×", "*").replace("·", "*")
+                for m in _ARITHMETIC_RE.finditer(candidate)
+            ]
     return [s.strip() for s in spans if s.strip()]
 
 
@@ -44,7 +61,7 @@ def claim_spans(text: str) -> list[tuple[str, str]]:
     seen: set[str] = set()
     for span in math_spans(text):
         claim = _clean_claim(span)
-        if "=" in claim and "==" not in claim and len(claim) <= 240 and claim not in seen:
+        if _is_equation(claim) and "==" not in claim and len(claim) <= 240 and claim not in seen:
             seen.add(claim)
             out.append((span, claim))
     return out[:_MAX_CLAIMS]
