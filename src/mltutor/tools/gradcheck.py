@@ -236,7 +236,10 @@ def _draw(
 ) -> dict[str, np.ndarray]:
     env: dict[str, np.ndarray] = {}
     for name in sorted(names):
-        if name.islower():
+        kind = matrixlang.default_kind(name)
+        if kind == "scalar":  # Greek letters: λ, η
+            env[name] = np.array([[rng.uniform(0.5, 2.0)]])
+        elif kind == "vector":
             env[name] = rng.standard_normal((n, 1))
         else:
             m = rng.standard_normal((n, n))

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mltutor.tools.errors import ParseError
+from mltutor.tools.parsing import spellings as spell
+from mltutor.tools.parsing.spellings import GREEK, GREEK_NAMES, LATEX_FUNCTIONS
 
 # token kinds
 NUM, NAME, OP, FRAC, SQRT, INT, PARTIAL, SUM, END = (
@@ -35,216 +37,6 @@ class Token:
     col: int
     space: bool = False
 
-
-GREEK = {
-    "α": "alpha",
-    "β": "beta",
-    "γ": "gamma",
-    "δ": "delta",
-    "ε": "epsilon",
-    "ϵ": "epsilon",
-    "ζ": "zeta",
-    "η": "eta",
-    "θ": "theta",
-    "ϑ": "theta",
-    "ι": "iota",
-    "κ": "kappa",
-    "λ": "lambda",
-    "μ": "mu",
-    "ν": "nu",
-    "ξ": "xi",
-    "π": "pi",
-    "ρ": "rho",
-    "σ": "sigma",
-    "τ": "tau",
-    "υ": "upsilon",
-    "φ": "phi",
-    "ϕ": "phi",
-    "χ": "chi",
-    "ψ": "psi",
-    "ω": "omega",
-    "Γ": "Gamma",
-    "Δ": "Delta",
-    "Θ": "Theta",
-    "Λ": "Lambda",
-    "Σ": "Sigma",
-    "Φ": "Phi",
-    "Ψ": "Psi",
-    "Ω": "Omega",
-}
-GREEK_NAMES = frozenset(GREEK.values()) | {"varepsilon", "varphi", "vartheta"}
-
-_CHAR_OPS = {
-    "+": "+",
-    "-": "-",
-    "−": "-",
-    "–": "-",
-    "*": "*",
-    "·": "*",
-    "×": "*",
-    "⋅": "*",
-    "∗": "*",
-    "/": "/",
-    "÷": "/",
-    "^": "^",
-    "(": "(",
-    ")": ")",
-    "[": "[",
-    "]": "]",
-    "{": "{",
-    "}": "}",
-    ",": ",",
-    "=": "=",
-    "≈": "≈",
-    "|": "|",
-    "!": "!",
-    "'": "'",
-    "′": "'",
-    "%": "%",
-    "_": "_",
-    "<": "<",
-    ">": ">",
-    "≤": "≤",
-    "≥": "≥",
-    "⩽": "≤",
-    "⩾": "≥",
-    "≠": "≠",
-    "∩": "∩",
-    "∪": "∪",
-    "¬": "¬",
-    "~": "~",
-}
-# double-struck letters for expectation and probability
-_LETTERS = {"𝔼": "E", "ℙ": "P", "∇": "nabla"}
-_SUPERSCRIPT = {
-    "⁰": "0",
-    "¹": "1",
-    "²": "2",
-    "³": "3",
-    "⁴": "4",
-    "⁵": "5",
-    "⁶": "6",
-    "⁷": "7",
-    "⁸": "8",
-    "⁹": "9",
-}
-_SUBSCRIPT = {
-    "₀": "0",
-    "₁": "1",
-    "₂": "2",
-    "₃": "3",
-    "₄": "4",
-    "₅": "5",
-    "₆": "6",
-    "₇": "7",
-    "₈": "8",
-    "₉": "9",
-}
-_ACCENTED = {"ŷ": "yhat", "ȳ": "ybar", "x̄": "xbar", "θ̂": "thetahat"}
-_COMBINING = {"\u0302": "hat", "\u0304": "bar", "\u0305": "bar"}
-
-_LATEX_SKIP = {
-    ",",
-    ";",
-    ":",
-    "!",
-    " ",
-    "quad",
-    "qquad",
-    "left",
-    "right",
-    "big",
-    "Big",
-    "bigg",
-    "Bigg",
-    "bigl",
-    "bigr",
-    "Bigl",
-    "Bigr",
-    "displaystyle",
-    "limits",
-}
-_LATEX_OPS = {
-    "cdot": "*",
-    "times": "*",
-    "ast": "*",
-    "div": "/",
-    "approx": "≈",
-    "{": "(",
-    "}": ")",
-    "lvert": "|",
-    "rvert": "|",
-    "vert": "|",
-    "mid": "|",
-    "%": "%",
-    "le": "≤",
-    "leq": "≤",
-    "leqslant": "≤",
-    "ge": "≥",
-    "geq": "≥",
-    "geqslant": "≥",
-    "lt": "<",
-    "gt": ">",
-    "neq": "≠",
-    "ne": "≠",
-    "cap": "∩",
-    "cup": "∪",
-    "neg": "¬",
-    "lnot": "¬",
-    "sim": "~",
-}
-# functions LaTeX writes as commands (\sin x); also the ones plain text may write without parens
-LATEX_FUNCTIONS = frozenset(
-    {
-        "ln",
-        "log",
-        "exp",
-        "sin",
-        "cos",
-        "tan",
-        "cot",
-        "sec",
-        "csc",
-        "sinh",
-        "cosh",
-        "tanh",
-        "coth",
-        "sech",
-        "csch",
-        "arcsin",
-        "arccos",
-        "arctan",
-        "arccot",
-        "arcsec",
-        "arccsc",
-        "arcsinh",
-        "arccosh",
-        "arctanh",
-        "arsinh",
-        "arcosh",
-        "artanh",
-        "max",
-        "min",
-        "lg",
-    }
-)
-_LATEX_ACCENTS = {"hat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde", "widehat": "hat"}
-_LATEX_TEXT = {
-    "mathrm",
-    "text",
-    "operatorname",
-    "mathit",
-    "textrm",
-    "textit",
-    "mathbf",
-    "boldsymbol",
-    "bm",
-    "mathbb",
-    "vec",
-    "mathsf",
-}
-# written for one name each: \Pr, \nabla, \sum
-_LATEX_NAMES = {"Pr": "Pr", "nabla": "nabla", "E": "E"}
 
 _GREEK_SUB_RE = re.compile(r"_?(\{[A-Za-z0-9]+\}|[0-9]+)")
 _NUM_RE = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
@@ -278,53 +70,53 @@ def tokenize(text: str) -> list[Token]:
             assert m is not None
             name, j = m.group(0).replace("{", "").replace("}", ""), m.end()
             # combining accent right after a one-letter name: x̂, ȳ
-            if j < n and text[j] in _COMBINING:
-                name, j = name + _COMBINING[text[j]], j + 1
+            if j < n and text[j] in spell.COMBINING:
+                name, j = name + spell.COMBINING[text[j]], j + 1
             add(NAME, name, i)
             i = j
             continue
         two = text[i : i + 2]
-        if two in _ACCENTED:
-            add(NAME, _ACCENTED[two], i)
+        if two in spell.ACCENTED:
+            add(NAME, spell.ACCENTED[two], i)
             i += 2
             continue
-        if ch in _ACCENTED:
-            add(NAME, _ACCENTED[ch], i)
+        if ch in spell.ACCENTED:
+            add(NAME, spell.ACCENTED[ch], i)
             i += 1
             continue
         if ch == "Σ" and _sigma_is_sum(text, i + 1):
             add(SUM, "sum", i)
             i += 1
             continue
-        if ch in _LETTERS:
-            add(NAME, _LETTERS[ch], i)
+        if ch in spell.LETTERS:
+            add(NAME, spell.LETTERS[ch], i)
             i += 1
             continue
         if ch in GREEK:
             name, j = GREEK[ch], i + 1
-            if j < n and text[j] in _COMBINING:
-                name, j = name + _COMBINING[text[j]], j + 1
+            if j < n and text[j] in spell.COMBINING:
+                name, j = name + spell.COMBINING[text[j]], j + 1
             m = _GREEK_SUB_RE.match(text, j)
             if m:
                 name, j = name + "_" + m.group(1).strip("{}"), m.end()
             add(NAME, name, i)
             i = j
             continue
-        if ch in _SUBSCRIPT and tokens and tokens[-1].kind == NAME and not space:
+        if ch in spell.SUBSCRIPT and tokens and tokens[-1].kind == NAME and not space:
             j = i
             digits = ""
-            while j < n and text[j] in _SUBSCRIPT:
-                digits, j = digits + _SUBSCRIPT[text[j]], j + 1
+            while j < n and text[j] in spell.SUBSCRIPT:
+                digits, j = digits + spell.SUBSCRIPT[text[j]], j + 1
             prev = tokens.pop()
             tokens.append(Token(NAME, f"{prev.value}_{digits}", prev.col, prev.space))
             i = j
             continue
-        if ch in _SUPERSCRIPT or ch == "⁻":
+        if ch in spell.SUPERSCRIPT or ch == "⁻":
             j, digits, neg = i, "", False
             if text[j] == "⁻":
                 neg, j = True, j + 1
-            while j < n and text[j] in _SUPERSCRIPT:
-                digits, j = digits + _SUPERSCRIPT[text[j]], j + 1
+            while j < n and text[j] in spell.SUPERSCRIPT:
+                digits, j = digits + spell.SUPERSCRIPT[text[j]], j + 1
             if not digits:
                 raise ParseError("expected superscript digits after '⁻'", i + 1, text)
             add(OP, "^", i)
@@ -337,8 +129,8 @@ def tokenize(text: str) -> list[Token]:
             add(OP, "^", i)
             i += 2
             continue
-        if ch in _CHAR_OPS:
-            add(OP, _CHAR_OPS[ch], i)
+        if ch in spell.CHAR_OPS:
+            add(OP, spell.CHAR_OPS[ch], i)
             i += 1
             continue
         if ch == "√":
@@ -397,12 +189,12 @@ def _latex_command(text: str, i: int, emit: Callable[[str, str, int], None]) -> 
     if m is None:
         raise ParseError("a lone backslash", i + 1, text)
     cmd, j = m.group(1), m.end()
-    if cmd in _LATEX_SKIP:
+    if cmd in spell.LATEX_SKIP:
         if cmd in {"left", "right"} and j < len(text) and text[j] == ".":
             j += 1  # \left. is an invisible delimiter
         return j
-    if cmd in _LATEX_OPS:
-        emit(OP, _LATEX_OPS[cmd], i)
+    if cmd in spell.LATEX_OPS:
+        emit(OP, spell.LATEX_OPS[cmd], i)
     elif cmd in {"frac", "dfrac", "tfrac"}:
         emit(FRAC, "frac", i)
     elif cmd == "sqrt":
@@ -411,8 +203,8 @@ def _latex_command(text: str, i: int, emit: Callable[[str, str, int], None]) -> 
         emit(INT, "int", i)
     elif cmd == "sum":
         emit(SUM, "sum", i)
-    elif cmd in _LATEX_NAMES:
-        emit(NAME, _LATEX_NAMES[cmd], i)
+    elif cmd in spell.LATEX_NAMES:
+        emit(NAME, spell.LATEX_NAMES[cmd], i)
     elif cmd == "partial":
         emit(PARTIAL, "d", i)
     elif cmd in {"infty", "infin"}:
@@ -422,13 +214,13 @@ def _latex_command(text: str, i: int, emit: Callable[[str, str, int], None]) -> 
         emit(NAME, name, i)
     elif cmd in LATEX_FUNCTIONS:
         emit(NAME, cmd, i)
-    elif cmd in _LATEX_ACCENTS:
+    elif cmd in spell.LATEX_ACCENTS:
         inner, j = _braced(text, j)
         inner = GREEK.get(inner, inner).lstrip("\\")
         if not re.fullmatch(r"[A-Za-z]+(_[A-Za-z0-9]+)?", inner):
             raise ParseError(f"\\{cmd} takes a single name", i + 1, text)
-        emit(NAME, inner + _LATEX_ACCENTS[cmd], i)
-    elif cmd in _LATEX_TEXT:
+        emit(NAME, inner + spell.LATEX_ACCENTS[cmd], i)
+    elif cmd in spell.LATEX_TEXT:
         inner, j = _braced(text, j)
         inner = inner.replace(" ", "").lstrip("\\")
         inner = {"varepsilon": "epsilon", "varphi": "phi", "vartheta": "theta"}.get(inner, inner)
@@ -439,3 +231,21 @@ def _latex_command(text: str, i: int, emit: Callable[[str, str, int], None]) -> 
     else:
         raise ParseError(f"unsupported LaTeX command \\{cmd}", i + 1, text)
     return j
+
+
+__all__ = [
+    "END",
+    "FRAC",
+    "GREEK",
+    "GREEK_NAMES",
+    "INT",
+    "LATEX_FUNCTIONS",
+    "NAME",
+    "NUM",
+    "OP",
+    "PARTIAL",
+    "SQRT",
+    "SUM",
+    "Token",
+    "tokenize",
+]

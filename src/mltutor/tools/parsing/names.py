@@ -13,7 +13,7 @@ from typing import Any
 
 import sympy as sp
 
-from mltutor.tools.parsing.lexer import GREEK_NAMES, LATEX_FUNCTIONS
+from mltutor.tools.parsing.spellings import GREEK_NAMES, LATEX_FUNCTIONS
 
 
 def _sigmoid(x: Any) -> Any:
