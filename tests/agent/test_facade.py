@@ -89,13 +89,18 @@ def test_cancel_leaves_session_consistent(tmp_path: Path) -> None:
     events = []
     for event in tutor.ask("Explain the power rule", cancel=cancel):
         events.append(event)
-        if event.type == "token":
+        if event.type == "token" and event.origin == "model":
             cancel.set()
     assert events[-1].type == "error" and events[-1].kind == "cancelled"
     sid = tutor.sessions()[0].id
     transcript = tutor.transcript(sid)
     assert [e.role for e in transcript] == ["user", "assistant"]
     assert "stopped" in transcript[1].content
+    # what was already on screen is kept, marked as interrupted
+    content = transcript[1].content
+    assert content.startswith("**From our notes**") and "\n\nx" in content  # lead + model text
+    assert "answer interrupted: stopped by the user" in content
+    assert transcript[1].interrupted == "stopped by the user"
     # the session still works afterwards
     model.answers.append("The power rule: $\\frac{d}{dx} x^2 = 2x$ [1].")
     out = run_once(tutor, "Try again", session_id=sid)
@@ -203,3 +208,48 @@ def test_best_of_stops_early_when_two_good_candidates_agree(tmp_path: Path) -> N
     out = run_once(tutor, "derivative of x^3", best_of=4)
     assert len(out["candidates"]) == 2
     tutor.close()
+
+
+def test_two_turns_at_once_on_one_session_are_serialized(tmp_path: Path) -> None:
+    """Two questions in the same session at the same time: both answered, none lost, in order."""
+    a = "First: $\\frac{d}{dx} x^2 = 2x$ [1]."
+    b = "Second: $\\frac{d}{dx} x^3 = 3x^2$ [1]."
+    model = ScriptedChatModel([a, b], delay=0.002)
+    tutor = make(tmp_path, model)
+    sid = tutor.new_session("race").id
+    outs: list[dict[str, Any]] = []
+
+    def ask(q: str) -> None:
+        outs.append(run_once(tutor, q, session_id=sid))
+
+    threads = [
+        threading.Thread(target=ask, args=(q,))
+        for q in ("derivative of x^2", "derivative of x^3")
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(outs) == 2 and all("error" not in o for o in outs)
+    roles = [e.role for e in tutor.transcript(sid)]
+    assert roles == ["user", "assistant", "user", "assistant"]
+    tutor.close()
+
+
+def test_resumed_transcript_keeps_the_panels(tmp_path: Path) -> None:
+    model = ScriptedChatModel(["By the power rule [1], $\\frac{d}{dx} x^3 = 3x^2$."])
+    tutor = make(tmp_path, model)
+    sid = run_once(tutor, "What is the derivative of x^3?")["session"]
+    tutor.close()
+    again = make(tmp_path, ScriptedChatModel([]))
+    entry = again.transcript(sid)[1]
+    assert entry.sources and entry.sources[0].label == "calculus § Power rule"
+    assert entry.tool_calls[0].name == "differentiate" and entry.tool_calls[0].ok
+    assert entry.verification is not None and entry.verification.claims_checked >= 1
+    assert entry.verification.summary.startswith("2 of 2 formulas verified") or (
+        "formulas verified" in entry.verification.summary
+    )
+    assert "computed with differentiate" in entry.verified.lower()
+    assert [t.slug for t in again.topics()][:2] == ["calculus", "causal-inference"]
+    assert "## Key formulas" in again.note("calculus")
+    again.close()

@@ -13,11 +13,19 @@ from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from mltutor.agent.errors import AgentError, Cancelled, ProviderError
 from mltutor.agent.events import Citation, ErrorEvent, Event
 from mltutor.agent.llm import ChatModel
-from mltutor.agent.service import Progress, ServiceStatus, SessionInfo, TranscriptEntry
-from mltutor.agent.sessions import SessionStore, open_database
+from mltutor.agent.service import (
+    Progress,
+    ServiceStatus,
+    SessionInfo,
+    TopicInfo,
+    TranscriptEntry,
+)
+from mltutor.agent.sessions import SessionBusy, SessionStore, open_database
 from mltutor.agent.tutor import (
     Retriever,
     RunContext,
@@ -220,31 +228,47 @@ class Tutor:
             exclude_question_ids=tuple(exclude_question_ids),
             cancel=cancel or threading.Event(),
         )
-        self.store.touch(session.id, question)
         sid = {"run_id": run_id, "session_id": session.id}
+        shown: list[str] = []  # what the user has seen of candidate 0, kept if the turn breaks
         try:
-            for chunk in self._graph.stream(
-                {"question": question}, config, context=ctx, stream_mode="custom"
-            ):
-                yield chunk.model_copy(update=sid)
-        except Cancelled as exc:
-            self._note(config, "*(answer stopped by the user)*")
-            yield ErrorEvent(message=exc.message, kind="cancelled", **sid)
-        except ProviderError as exc:
-            self._note(config, f"*(no answer: {exc.message})*")
-            yield ErrorEvent(message=exc.message, kind="provider", retryable=exc.retryable, **sid)
-        except Exception as exc:  # a bug must not crash the front end or lose the session
-            self._note(config, "*(no answer: internal error)*")
-            yield ErrorEvent(
-                message=f"internal error: {type(exc).__name__}: {exc}", kind="internal", **sid
-            )
+            with self.store.turn_lock(session.id, cancel=ctx.cancel):
+                self.store.touch(session.id, question)
+                try:
+                    for chunk in self._graph.stream(
+                        {"question": question}, config, context=ctx, stream_mode="custom"
+                    ):
+                        if chunk.type == "token" and chunk.candidate == 0:
+                            shown.append(chunk.text)
+                        elif chunk.type == "final":
+                            shown.clear()
+                        yield chunk.model_copy(update=sid)
+                except Cancelled as exc:
+                    self._note(config, shown, "stopped by the user")
+                    yield ErrorEvent(message=exc.message, kind="cancelled", **sid)
+                except ProviderError as exc:
+                    self._note(config, shown, exc.message)
+                    yield ErrorEvent(
+                        message=exc.message, kind="provider", retryable=exc.retryable, **sid
+                    )
+                except Exception as exc:  # a bug must not crash the front end or lose the session
+                    self._note(config, shown, "internal error")
+                    yield ErrorEvent(
+                        message=f"internal error: {type(exc).__name__}: {exc}",
+                        kind="internal",
+                        **sid,
+                    )
+        except SessionBusy as exc:
+            yield ErrorEvent(message=exc.message, kind="session", retryable=True, **sid)
 
-    def _note(self, config: dict[str, Any], text: str) -> None:
-        """Close an interrupted turn in the transcript so the session stays consistent."""
+    def _note(self, config: dict[str, Any], shown: list[str], reason: str) -> None:
+        """Close an interrupted turn in the transcript: what was already shown is kept, marked as
+        interrupted with the reason, so the session stays consistent and nothing seen is lost."""
+        partial = "".join(shown).strip()
+        marker = f"*(answer interrupted: {reason})*" if partial else f"*(no answer: {reason})*"
+        text = f"{partial}\n\n{marker}" if partial else marker
+        message = {"role": "assistant", "content": text, "interrupted": reason}
         with contextlib.suppress(Exception):  # the question may not have been stored yet
-            self._graph.update_state(
-                config, {"messages": [{"role": "assistant", "content": text}]}, as_node="respond"
-            )
+            self._graph.update_state(config, {"messages": [message]}, as_node="respond")
 
     def _values(self, session_id: str) -> dict[str, Any]:
         state = self._reader_graph().get_state({"configurable": {"thread_id": session_id}})
@@ -290,14 +314,33 @@ class Tutor:
 
     def transcript(self, session_id: str) -> list[TranscriptEntry]:
         self.store.get(session_id)
-        messages = self._values(session_id).get("messages", [])
+        out = []
+        for m in self._values(session_id).get("messages", []):
+            if m.get("role") not in ("user", "assistant"):
+                continue
+            fields = {k: m[k] for k in TranscriptEntry.model_fields if k in m}
+            fields["content"] = str(m.get("content", ""))
+            try:
+                out.append(TranscriptEntry.model_validate(fields))
+            except ValidationError:  # panel data of an unexpected shape: keep the words
+                out.append(TranscriptEntry(role=m["role"], content=fields["content"]))
+        return out
+
+    def topics(self) -> list[TopicInfo]:
+        from mltutor.knowledge.notes import load_notes
+
         return [
-            TranscriptEntry(
-                role=m["role"], content=str(m["content"]), citations=list(m.get("citations", []))
-            )
-            for m in messages
-            if m.get("role") in ("user", "assistant")
+            TopicInfo(slug=n.slug, title=n.title, title_ru=n.title_ru, questions=len(n.questions))
+            for n in load_notes()
         ]
+
+    def note(self, slug: str) -> str:
+        from mltutor.knowledge.notes import load_notes
+
+        for n in load_notes():
+            if n.slug == slug:
+                return n.body
+        raise KnowledgeError(f"no topic {slug!r}; `mltutor topics` lists them")
 
     def export_markdown(self, session_id: str) -> str:
         info = self.store.get(session_id)

@@ -8,11 +8,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mltutor.agent.events import Event
+from mltutor.agent.events import Citation, Event
 from mltutor.tools.checker import CheckReport
 
 Progress = Callable[[str, float | None], None]
@@ -36,8 +36,53 @@ class SessionInfo(BaseModel):
     """Number of questions asked."""
 
 
+class ToolCallRecord(BaseModel):
+    """One math tool call of a stored answer (what its ``tool_started``/``tool_result`` said)."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    name: str
+    """Tool name, e.g. ``hessian``."""
+    args: dict[str, Any] = Field(default_factory=dict)
+    """The arguments it ran with."""
+    ok: bool = True
+    """False when the tool failed (``result`` then holds ``{"error": ...}``)."""
+    result: dict[str, Any] = Field(default_factory=dict)
+    """The tool's output model as JSON."""
+    summary: str = ""
+    """One line for display."""
+
+
+class VerificationRecord(BaseModel):
+    """The verification outcome of a stored answer (its last ``verification`` event)."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    claims_checked: int = 0
+    """How many claims were checked."""
+    claims_failed: int = 0
+    """How many did not hold."""
+    failures: list[str] = Field(default_factory=list)
+    """A line per failed claim."""
+    revision: int = 0
+    """Which revision the outcome belongs to (0: the first draft)."""
+    statements_checked: int = 0
+    """Sentences of the model's prose compared with the notes."""
+    statements_supported: int = 0
+    """Of those, how many the notes support."""
+    statements_contradicted: int = 0
+    """Of those, how many contradicted the notes (removed from the answer)."""
+    summary: str = ""
+    """What was checked, in words."""
+
+
 class TranscriptEntry(BaseModel):
-    """One message of a session, for display and export."""
+    """One message of a session, for display and export.
+
+    Assistant entries carry what the answer's panels showed when it was written (sources, tool
+    calls, verification), so a resumed session shows them again; all of it is optional, and an
+    entry stored before these fields existed just has no panels.
+    """
 
     model_config = ConfigDict(use_attribute_docstrings=True)
 
@@ -47,6 +92,33 @@ class TranscriptEntry(BaseModel):
     """Markdown text."""
     citations: list[str] = Field(default_factory=list)
     """Citation labels under an assistant answer."""
+    sources: list[Citation] = Field(default_factory=list)
+    """The note sections retrieved for the question (the Sources panel), best first."""
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
+    """The math tool calls, in order (the Tools panel)."""
+    verification: VerificationRecord | None = None
+    """The claims check (the Verification panel); None when nothing was checked."""
+    verified: str = ""
+    """The sentence on what was verified, shown under the answer."""
+    interrupted: str = ""
+    """Why the answer is partial (stopped, server gone); empty for a complete answer."""
+
+
+class TopicInfo(BaseModel):
+    """A topic of the bundled notes, for the topics browser."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    slug: str
+    """Topic id (the note's file name without ``.md``)."""
+    title: str
+    """English title."""
+    title_ru: str = ""
+    """Russian title."""
+    questions: int = 0
+    """Interview questions in the bank for this topic."""
+    mastery: float | None = None
+    """The learner's mastery in [0, 1] from past interviews; None before any."""
 
 
 class ServiceStatus(BaseModel):
@@ -129,6 +201,15 @@ class TutorService(Protocol):
 
     def export_markdown(self, session_id: str) -> str:
         """The session as a Markdown document."""
+        ...
+
+    def topics(self) -> list[TopicInfo]:
+        """The bundled topics in display order (no model needed)."""
+        ...
+
+    def note(self, slug: str) -> str:
+        """The Markdown body of a topic's note (front matter removed); ``KnowledgeError`` if the
+        topic does not exist."""
         ...
 
     def close(self) -> None:

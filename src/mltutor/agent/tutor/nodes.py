@@ -406,6 +406,29 @@ class TutorNodes:
                     "role": "assistant",
                     "content": answer,
                     "citations": [c.label for c in citations],
+                    # what the panels showed, so a resumed session shows them again
+                    "sources": [h.model_dump() for h in hits],
+                    "tool_calls": [
+                        {
+                            "name": c.name,
+                            "args": c.args,
+                            "ok": c.ok,
+                            "result": c.result,
+                            "summary": c.summary,
+                        }
+                        for c in tool_calls
+                    ],
+                    "verification": {
+                        "claims_checked": best.verification.claims_checked,
+                        "claims_failed": best.verification.claims_failed,
+                        "failures": best.verification.failures,
+                        "revision": state.get("revisions", 0),
+                        "statements_checked": len(best.verification.statements),
+                        "statements_supported": best.verification.count("supported"),
+                        "statements_contradicted": best.verification.count("contradicted"),
+                        "summary": verification_summary(best.verification),
+                    },
+                    "verified": verified,
                 }
             ],
             "timings": _timed(state, "respond", start),
