@@ -317,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mltutor.commands import ask
 
     ask.register(sub)
+    from mltutor.commands import evals
+
+    evals.register(sub)
 
     se = sub.add_parser("sessions", help="list, export or delete tutor sessions")
     se.add_argument("action", choices=["list", "export", "delete"])
