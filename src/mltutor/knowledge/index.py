@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import shutil
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -24,7 +22,7 @@ import numpy.typing as npt
 
 from mltutor.knowledge.chunking import Chunk
 from mltutor.knowledge.embedding import UseEmbeddingFunction, embed_texts
-from mltutor.knowledge.errors import KnowledgeError
+from mltutor.knowledge.errors import KnowledgeError, storage_failure
 
 Progress = Callable[[str], None]
 Embedder = Callable[[Sequence[str]], npt.NDArray[np.float32]]
@@ -65,7 +63,8 @@ def persistent_client(path: Path) -> Any:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise KnowledgeError(f"cannot create the index directory {path}: {exc}") from exc
+        prefix = f"cannot create the index directory {path}: "
+        raise storage_failure(exc, path, "the knowledge index", prefix=prefix) from exc
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings())
 
 
@@ -104,43 +103,6 @@ def release_local(path: Path) -> None:
     if system is not None:
         with contextlib.suppress(Exception):  # a broken system may fail to stop; forget it anyway
             system.stop()
-
-
-def move_aside(path: Path, reason: str) -> Path:
-    """Rename a directory to ``<name>.<reason>-<timestamp>`` and return the new path."""
-    target = path.with_name(f"{path.name}.{reason}-{time.strftime('%Y%m%d-%H%M%S')}")
-    n = 1
-    while target.exists():
-        target = path.with_name(f"{path.name}.{reason}-{time.strftime('%Y%m%d-%H%M%S')}-{n}")
-        n += 1
-    shutil.move(str(path), str(target))
-    return target
-
-
-def discard_store(path: Path, *, keep: bool, extra: Path | None = None) -> Path | None:
-    """Release a local store and delete it, or with ``keep`` move it aside (copying ``extra`` in).
-
-    Returns where a kept store went. Used when a store cannot be read: the notes store is simply
-    rebuilt, the user's material is kept for them to inspect.
-    """
-    release_local(path)
-    if not path.exists():
-        return None
-    try:
-        if keep:
-            aside = move_aside(path, "unreadable")
-            if aside.is_dir() and extra is not None and extra.exists():
-                shutil.copy2(extra, aside / extra.name)
-            return aside
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
-    except OSError as exc:
-        raise KnowledgeError(
-            f"the index in {path} is unreadable and cannot be removed: {exc}"
-        ) from exc
-    return None
 
 
 class ChunkStore:
@@ -192,7 +154,8 @@ class ChunkStore:
         while True:
             page = self.collection.get(include=include, limit=PAGE, offset=offset)
             for key in out:
-                out[key].extend(page[key] or [])
+                got = page[key]
+                out[key].extend(got if got is not None else [])  # embeddings: an ndarray
             if len(page["ids"]) < PAGE:
                 return out
             offset += PAGE
@@ -259,8 +222,13 @@ class ChunkStore:
         progress: Progress = _quiet,
         label: str = "chunks",
         embeddings: npt.NDArray[np.float32] | None = None,
+        extra: Mapping[str, str | int] | None = None,
     ) -> None:
-        """Embed (unless ``embeddings`` are given) and upsert chunks in batches, with progress."""
+        """Embed (unless ``embeddings`` are given) and upsert chunks in batches, with progress.
+
+        ``extra`` metadata is stored with every chunk (the user's material records its version).
+        """
+        extra_meta = dict(extra or {})
         for start in range(0, len(chunks), BATCH):
             batch = chunks[start : start + BATCH]
             texts = [c.search_text() for c in batch]
@@ -272,7 +240,11 @@ class ChunkStore:
                 embeddings=[v.tolist() for v in vecs],
                 documents=[c.text for c in batch],
                 metadatas=[
-                    {**{k: getattr(c, k) for k in _META_KEYS}, "text_hash": text_hash(t)}
+                    {
+                        **{k: getattr(c, k) for k in _META_KEYS},
+                        "text_hash": text_hash(t),
+                        **extra_meta,
+                    }
                     for c, t in zip(batch, texts, strict=True)
                 ],
             )

@@ -7,6 +7,9 @@ ever lost, so it is written atomically and only after the chunks are safely in t
 
 from __future__ import annotations
 
+import codecs
+import dataclasses
+import errno
 import hashlib
 import json
 import os
@@ -57,30 +60,69 @@ class UserDoc(BaseModel):
 
 def canonical(path: Path) -> Path:
     """The key a file is known by: absolute, symlinks resolved (need not exist, for ``remove``)."""
-    return Path(os.path.expanduser(path)).resolve(strict=False)
+    try:
+        return Path(os.path.expanduser(path)).resolve(strict=False)
+    except (RuntimeError, OSError) as exc:  # Python 3.11 raises RuntimeError for a loop
+        if "loop" in str(exc).lower() or getattr(exc, "errno", None) == errno.ELOOP:
+            raise KnowledgeError(f"{path}: is a symlink loop (it points back to itself)") from exc
+        raise KnowledgeError(f"{path}: cannot be resolved ({exc})") from exc
+
+
+def _size_text(n: int) -> str:
+    return f"{n:,} bytes" + (f" = {n / 2**20:.2f} MiB" if n >= 2**20 else "")
 
 
 def read_bytes(path: Path) -> bytes:
-    """The file's bytes, or a KnowledgeError saying why they cannot be had."""
+    """The file's bytes, or a KnowledgeError saying why they cannot be had.
+
+    The size limit holds before anything is read, and again while reading (a file that grows, or
+    a device that never ends, is cut off at the limit).
+    """
     if not path.exists():
         raise KnowledgeError(f"{path}: no such file")
     if not path.is_file():
         raise KnowledgeError(f"{path}: not a regular file (give Markdown, text or PDF files)")
+    too_large = f"{path}: too large ({{}}; the limit is {_size_text(MAX_BYTES)})"
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise KnowledgeError(f"{path}: too large ({size // 2**20} MiB; the limit is 50 MiB)")
-        return path.read_bytes()
+            raise KnowledgeError(too_large.format(_size_text(size)))
+        with path.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
     except OSError as exc:
         raise KnowledgeError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    if len(data) > MAX_BYTES:
+        raise KnowledgeError(too_large.format(f"more than {_size_text(MAX_BYTES)}"))
+    return data
+
+
+_BOMS = (  # longest first: the UTF-32-LE mark starts with the UTF-16-LE one
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 def decode_text(path: Path, data: bytes) -> str:
-    """UTF-8 text, refusing binary files rather than indexing garbage."""
+    """Text in UTF-8, or UTF-16/32 with a byte-order mark; binary files are refused."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise KnowledgeError(
+                    f"{path}: starts like {encoding.upper()} text but is not valid "
+                    f"{encoding.upper()} (byte {exc.start})"
+                ) from exc
     if b"\0" in data[:8192]:
-        raise KnowledgeError(f"{path}: looks like a binary file; add Markdown, plain text or PDF")
+        raise KnowledgeError(
+            f"{path}: looks like a binary file; add Markdown, plain text or PDF (UTF-16 text "
+            "needs a byte-order mark, or convert it: iconv -f utf-16le -t utf-8 FILE > FILE.txt)"
+        )
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise KnowledgeError(
             f"{path}: is not UTF-8 text (byte {exc.start}); convert it, "
@@ -141,6 +183,21 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+GEN_CHARS = 12
+"""Hex digits of the file's SHA-256 appended to its chunk ids (see :func:`tag_generation`)."""
+
+
+def tag_generation(chunks: list[Chunk], digest: str) -> list[Chunk]:
+    """Give one version of a file's chunks their own ids (``<id>@<sha prefix>``).
+
+    A changed file's new chunks then never overwrite the old ones: the old version stays whole
+    until the new one is completely written and committed in the manifest, so an interrupted add
+    can always be rolled back.
+    """
+    tag = digest[:GEN_CHARS]
+    return [dataclasses.replace(c, id=f"{c.id}@{tag}") for c in chunks]
+
+
 class Manifest:
     """The JSON list of added files, keyed by canonical path."""
 
@@ -148,6 +205,11 @@ class Manifest:
         self.path = path
         self.docs: dict[str, UserDoc] = {}
         self.unreadable = False
+        self._load()
+
+    def reload(self) -> None:
+        """Read the file again (another process may have changed it)."""
+        self.docs, self.unreadable = {}, False
         self._load()
 
     def _load(self) -> None:
