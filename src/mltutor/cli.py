@@ -182,22 +182,45 @@ def _cmd_search(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _storage_notices() -> None:
+    """Tell the user, on every run, about stores that were moved aside until they deal with them."""
+    from mltutor.settings import load_settings
+    from mltutor.storage import notice_messages
+
+    for message in notice_messages(load_settings().data_dir):
+        print(f"mltutor: notice: {message}", file=sys.stderr)
+
+
 def _cmd_knowledge_add(args: argparse.Namespace) -> int:
     from mltutor.knowledge.errors import KnowledgeError
 
     kb, failed = _knowledge_base(), 0
-    for path in args.paths:
-        try:
+    for i, path in enumerate(args.paths):
+        try:  # each file is added whole or not at all; one bad path does not stop the others
             n = kb.add_user_file(Path(path))
             print(f"added {path}: {n} chunks")
         except KnowledgeError as exc:
             failed += 1
             print(f"mltutor: error: {exc.message}", file=sys.stderr)
+            rest = args.paths[i + 1 :]
+            if exc.kind in ("read_only", "disk_full", "locked") and rest:
+                print(f"mltutor: error: not added either: {', '.join(rest)}", file=sys.stderr)
+                failed += len(rest)
+                break
+    _storage_notices()
     return EXIT_INPUT if failed else EXIT_OK
 
 
 def _cmd_knowledge_list(args: argparse.Namespace) -> int:
-    docs = _knowledge_base().list_user_files()
+    from mltutor.knowledge.errors import KnowledgeError
+
+    try:
+        docs = _knowledge_base().list_user_files()
+    except KnowledgeError as exc:
+        if args.json:
+            _print_json({"error": {"message": exc.message, "kind": exc.kind}})
+        return _error(exc.message)
+    _storage_notices()
     if args.json:
         _print_json([d.model_dump(mode="json") for d in docs])
     elif not docs:
@@ -219,6 +242,7 @@ def _cmd_knowledge_remove(args: argparse.Namespace) -> int:
         except KnowledgeError as exc:
             failed += 1
             print(f"mltutor: error: {exc.message}", file=sys.stderr)
+    _storage_notices()
     return EXIT_INPUT if failed else EXIT_OK
 
 
