@@ -13,7 +13,10 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-CORPORA = [ROOT / "tests/tools/data/derivations.yaml", ROOT / "tests/tools/data/derivations_extra.yaml"]
+CORPORA = [
+    ROOT / "tests/tools/data/derivations.yaml",
+    ROOT / "tests/tools/data/derivations_extra.yaml",
+]
 TARGET = ROOT / "src/mltutor/evals/data/derivations.jsonl"
 
 TOPIC_PREFIXES = {
