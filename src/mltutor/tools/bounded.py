@@ -43,14 +43,10 @@ MAX_IDLE_WORKERS = 2
 
 PRELOAD = (
     "__main__",  # once in the server, not once per worker (the entry point must be guarded)
-    "sympy",
-    "mltutor.tools.checker",
-    "mltutor.tools.calculus",
-    "mltutor.tools.algebra",
-    "mltutor.tools.hessian",
+    "mltutor.tools.warmup",  # SymPy, the checker and the tools, imported and exercised once
     "mltutor.tools.gradcheck",
 )
-"""Modules the fork server imports once, so that workers it forks start warm."""
+"""Modules the fork server imports once, so that the workers it forks start warm."""
 
 _state = threading.local()
 

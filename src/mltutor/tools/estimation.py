@@ -6,6 +6,7 @@ Sample sizes and power are in :mod:`mltutor.tools.power`.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -189,16 +190,9 @@ def bootstrap_ci(inp: BootstrapIn, limits: ToolLimits) -> BootstrapOut:
         raise LimitExceeded("len(data) × n_resamples is over 50 million; use fewer resamples")
     data = np.array(inp.data, dtype=float)
     fn = _STATS[inp.statistic]
-    res = st.bootstrap(
-        (data,),
-        fn,
-        confidence_level=inp.confidence,
-        n_resamples=inp.n_resamples,
-        method=inp.method,
-        rng=np.random.default_rng(inp.seed),
-        batch=max(1, 2_000_000 // n),
-        vectorized=True,
-    )
+    with warnings.catch_warnings():  # a degenerate sample is reported below, not as a warning
+        warnings.simplefilter("ignore")
+        res = _bootstrap(inp, data, fn, n)
     lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ToolError("the bootstrap interval is degenerate (too little variation in the data)")
@@ -209,6 +203,21 @@ def bootstrap_ci(inp: BootstrapIn, limits: ToolLimits) -> BootstrapOut:
         confidence=inp.confidence,
         standard_error=float(res.standard_error),
         method=f"{inp.method} bootstrap, {inp.n_resamples} resamples",
+    )
+
+
+def _bootstrap(
+    inp: BootstrapIn, data: np.ndarray, fn: Callable[[np.ndarray, int | None], Any], n: int
+) -> Any:
+    return st.bootstrap(
+        (data,),
+        fn,
+        confidence_level=inp.confidence,
+        n_resamples=inp.n_resamples,
+        method=inp.method,
+        rng=np.random.default_rng(inp.seed),
+        batch=max(1, 2_000_000 // n),
+        vectorized=True,
     )
 
 

@@ -256,7 +256,12 @@ def jl_dimension(inp: JlDimensionIn, limits: ToolLimits) -> JlDimensionOut:
     up).
     """
     e = inp.epsilon
-    bound = 4 * math.log(inp.n_points) / (e**2 / 2 - e**3 / 3)
+    denominator = e**2 / 2 - e**3 / 3
+    if denominator < 1e-200:
+        raise ToolError(
+            f"epsilon {e:g} is too small: the bound grows like 8 ln(n)/ε²; use ε ≥ 1e-100"
+        )
+    bound = 4 * math.log(inp.n_points) / denominator
     k = math.ceil(bound - 1e-9)
     reduces = None if inp.original_dimension is None else k < inp.original_dimension
     return JlDimensionOut(

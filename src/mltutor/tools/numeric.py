@@ -8,6 +8,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, FiniteFloat, field_validator
 
+from mltutor.tools.errors import ToolError
 from mltutor.tools.limits import ToolLimits
 from mltutor.tools.models import ToolModel
 
@@ -161,7 +162,15 @@ class SoftmaxOut(ToolModel):
 
 def softmax(inp: SoftmaxIn, limits: ToolLimits) -> SoftmaxOut:
     """Numerically stable softmax and log-softmax of a list of logits, with optional temperature."""
-    z = np.array(inp.logits, dtype=float) / inp.temperature
+    logits = np.array(inp.logits, dtype=float)
+    z = logits / inp.temperature
+    if not np.all(np.isfinite(z)):
+        largest = float(np.abs(logits).max())
+        raise ToolError(
+            f"temperature {inp.temperature:g} is too small: logits/temperature overflows float64; "
+            f"use a temperature of at least {largest / np.finfo(float).max:.3g} (as T → 0 the "
+            "softmax becomes the argmax)"
+        )
     m = float(z.max())
     e = np.exp(z - m)
     lse = m + math.log(float(e.sum()))

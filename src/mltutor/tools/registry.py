@@ -12,10 +12,12 @@ forms over size-limited NumPy arrays run in this process under a watchdog.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
 import inspect
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -237,8 +239,11 @@ def invoke(fn: ToolFn, inp: BaseModel, limits: ToolLimits) -> BaseModel:
 
     The output never holds NaN or infinity: a non-finite number is reported as an error.
     """
+    numpy = sys.modules.get("numpy")  # overflow becomes inf/NaN, reported below, not a warning
+    quiet = numpy.errstate(all="ignore") if numpy is not None else contextlib.nullcontext()
     try:
-        out = fn(inp, limits)
+        with quiet:
+            out = fn(inp, limits)
     except ToolError:
         raise
     except RecursionError:
