@@ -114,7 +114,7 @@ def test_not_utf8_and_empty_and_missing(tmp_path: Path) -> None:
     empty = write(tmp_path, ["# nothing here"])
     with pytest.raises(SuiteError, match="no cases"):
         load_file(empty)
-    with pytest.raises(SuiteError, match="no bundled suite or file 'nope.jsonl'"):
+    with pytest.raises(SuiteError, match=r"no bundled suite or file 'nope\.jsonl'"):
         load_suite("nope.jsonl")
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from mltutor.evals.bundled import BUNDLED, load_bundled
     from mltutor.evals.errors import EvalError
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, info in BUNDLED.items():
         try:
             suite = load_bundled(name)
@@ -79,79 +78,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 # -- run ------------------------------------------------------------------------------------------
-
-
-class _ProgressView:
-    """A progress bar (cases done, mean score so far, errors, ETA) on stderr; plain lines when
-    stderr is not a terminal."""
-
-    def __init__(self, label: str, quiet: bool) -> None:
-        self.console = _stderr_console()
-        self.quiet = quiet
-        self.label = label
-        self.live = self.console.is_terminal and not quiet
-        self._bar: Any = None
-        self._task: Any = None
-        self._last_line = 0.0
-        self._t0 = time.monotonic()
-        self._done0: int | None = None
-
-    def __enter__(self) -> _ProgressView:
-        if self.live:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._bar = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("mean {task.fields[mean]}"),
-                TextColumn("errors {task.fields[errors]}"),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                console=self.console,
-            )
-            self._bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-
-    def update(self, p: Any, label: str | None = None) -> None:
-        mean = "-" if p.mean is None else f"{p.mean:.2f}"
-        if self._bar is not None:
-            if self._task is None or label:
-                if self._task is not None:
-                    self._bar.remove_task(self._task)
-                self._task = self._bar.add_task(
-                    label or self.label, total=p.total, completed=p.done, mean=mean, errors=p.errors
-                )
-            self._bar.update(self._task, completed=p.done, mean=mean, errors=p.errors)
-            return
-        if self.quiet:
-            return
-        if self._done0 is None:
-            self._done0 = p.done
-        now = time.monotonic()
-        if p.done < p.total and now - self._last_line < 5.0:
-            return
-        self._last_line = now
-        rate = (p.done - self._done0) / max(now - self._t0, 1e-9)
-        eta = f"{(p.total - p.done) / rate:.0f} s" if rate > 0 else "-"
-        print(
-            f"{label or self.label}: {p.done}/{p.total} cases, mean {p.metric} {mean}, "
-            f"errors {p.errors}, ETA {eta}",
-            file=sys.stderr,
-            flush=True,
-        )
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -215,6 +141,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from mltutor.evals import launch
     from mltutor.evals.bundled import load_suite
     from mltutor.evals.errors import EvalError
+    from mltutor.evals.progress import ProgressView
     from mltutor.evals.rundir import resolve_run
 
     settings = _settings(args)
@@ -222,7 +149,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         if args.resume:
             path = resolve_run(args.resume, out)
-            with _ProgressView(path.name, args.quiet) as view:
+            with ProgressView(path.name, args.quiet) as view:
                 outcome = launch.resume(
                     path,
                     settings,
@@ -236,7 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         suite = load_suite(args.suite)
         solver = launch.check_solver(suite, args.solver)
         config = _config(args, suite, solver)
-        with _ProgressView(f"{suite.name}/{solver}", args.quiet) as view:
+        with ProgressView(f"{suite.name}/{solver}", args.quiet) as view:
             outcome = launch.start(
                 suite,
                 config,
@@ -310,6 +237,7 @@ def cmd_ablate(args: argparse.Namespace) -> int:
     from mltutor.evals.ablate import parse_grid, read_grid, run_grid, summarize_grid
     from mltutor.evals.bundled import load_suite
     from mltutor.evals.errors import EvalError
+    from mltutor.evals.progress import ProgressView
 
     settings = _settings(args)
     out = Path(args.out) if args.out else DEFAULT_OUT
@@ -329,7 +257,7 @@ def cmd_ablate(args: argparse.Namespace) -> int:
                 )
             cells = parse_grid(args.best_of_grid, args.verify_grid, raw=args.raw)
             config = _config(args, suite, "tutor")
-        view = _ProgressView(suite.name, args.quiet)
+        view = ProgressView(suite.name, args.quiet)
         with view:
             path, outcomes = run_grid(
                 suite,

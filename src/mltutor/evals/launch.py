@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from mltutor.evals.bundled import load_suite
+from mltutor.evals.context import Resources, make_manifest, new_run_id
 from mltutor.evals.errors import RunError
 from mltutor.evals.records import Manifest, ModelInfo, RunConfig
 from mltutor.evals.rundir import RunDir
-from mltutor.evals.runner import Outcome, Progress, Resources, execute, make_manifest, new_run_id
+from mltutor.evals.runner import Outcome, Progress, execute
 from mltutor.evals.solvers import MODEL_SOLVERS, SOLVERS
 from mltutor.evals.suites import Suite, select
 from mltutor.settings import Settings
