@@ -17,7 +17,6 @@ from typing import Any
 
 from mltutor.agent.errors import ProviderError
 from mltutor.agent.events import (
-    Citation,
     ErrorEvent,
     Event,
     FinalEvent,
@@ -27,67 +26,38 @@ from mltutor.agent.events import (
     ToolStartedEvent,
     VerificationEvent,
 )
-from mltutor.agent.service import Progress, ServiceStatus, SessionInfo, TranscriptEntry
+from mltutor.agent.service import (
+    Progress,
+    ServiceStatus,
+    SessionInfo,
+    ToolCallRecord,
+    TopicInfo,
+    TranscriptEntry,
+    VerificationRecord,
+)
 from mltutor.tools.checker import CheckReport
-
-BASE_TIME = datetime(2026, 1, 5, 9, 0)
-
-SIGMOID_CITATIONS = [
-    Citation(
-        label="calculus § Sigmoid derivative",
-        topic="calculus",
-        heading="Sigmoid derivative",
-        source="calculus.md",
-        score=0.91,
-        text="σ'(x) = σ(x)(1 − σ(x)); the derivative peaks at x = 0 with value 1/4.",
-    ),
-    Citation(
-        label="numerical-stability § Logistic loss",
-        topic="numerical-stability",
-        heading="Logistic loss",
-        source="numerical-stability.md",
-        score=0.64,
-        text="Compute log σ(x) as -softplus(-x) to avoid overflow.",
-    ),
-]
-
-SIGMOID_ANSWER = (
-    "The sigmoid is $\\sigma(x) = \\frac{1}{1+e^{-x}}$. Differentiating,\n\n"
-    "$$\n\\sigma'(x) = \\frac{e^{-x}}{(1+e^{-x})^2} = \\sigma(x)\\,(1-\\sigma(x))\n$$\n\n"
-    "so the derivative is largest at $x = 0$, where it equals $\\frac{1}{4}$ [1]."
+from tests.tui.scripts import (
+    DEMO_NOTE,
+    SIGMOID_ANSWER,
+    SIGMOID_CITATIONS,
+    demo_sessions,
+    demo_topics,
+    sigmoid_script,
+    tokens_of,
 )
 
+__all__ = [
+    "SIGMOID_ANSWER",
+    "SIGMOID_CITATIONS",
+    "FakeTutorService",
+    "create_fake_service",
+    "create_unreachable_service",
+    "demo_sessions",
+    "sigmoid_script",
+    "tokens_of",
+]
 
-def tokens_of(text: str, size: int = 6) -> list[str]:
-    """Split ``text`` into streaming pieces of ``size`` characters."""
-    return [text[i : i + size] for i in range(0, len(text), size)]
-
-
-def sigmoid_script(answer: str = SIGMOID_ANSWER) -> list[Event]:
-    """A full turn: retrieval, one tool call, streamed answer, verification, final."""
-    events: list[Event] = [
-        RetrievalEvent(hits=SIGMOID_CITATIONS),
-        ToolStartedEvent(
-            call_id="c1", name="differentiate", args={"expr": "1/(1+exp(-x))", "wrt": ["x"]}
-        ),
-        ToolResultEvent(
-            call_id="c1",
-            name="differentiate",
-            ok=True,
-            result={"result": "exp(-x)/(1 + exp(-x))**2"},
-            summary="d/dx = e⁻ˣ/(1 + e⁻ˣ)²",
-        ),
-    ]
-    events += [TokenEvent(text=t) for t in tokens_of(answer)]
-    events += [
-        VerificationEvent(claims_checked=2, claims_failed=0),
-        FinalEvent(
-            answer=answer,
-            citations=[SIGMOID_CITATIONS[0]],
-            verified="2 claims checked by the math tools.",
-        ),
-    ]
-    return events
+BASE_TIME = datetime(2026, 1, 5, 9, 0)
 
 
 class FakeTutorService:
@@ -105,6 +75,8 @@ class FakeTutorService:
         check: Callable[[str], CheckReport] | None = None,
         explanation: str = "Line 2 drops the factor 2 that the chain rule gives: "
         "$\\frac{d}{d\\hat y}(\\hat y - y)^2 = 2(\\hat y - y)$.",
+        topics: list[TopicInfo] | None = None,
+        notes: dict[str, str] | None = None,
     ) -> None:
         self.script = script if script is not None else sigmoid_script()
         self.token_delay = token_delay
@@ -113,6 +85,8 @@ class FakeTutorService:
         self.ready = ready
         self.explanation = explanation
         self._check = check
+        self._topics = topics if topics is not None else demo_topics()
+        self._notes = notes
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._sessions: dict[str, SessionInfo] = {}
@@ -180,23 +154,24 @@ class FakeTutorService:
     def _stream(
         self, script: list[Event], sid: str | None, cancel: threading.Event | None
     ) -> Iterator[Event]:
+        record = TranscriptEntry(role="assistant", content="")
         for event in script:
             if cancel is not None and cancel.is_set():
                 self.cancelled += 1
+                if sid is not None:  # the partial answer is kept, marked as interrupted
+                    self._append(sid, record.model_copy(update={"interrupted": "stopped"}))
                 yield ErrorEvent(message="stopped by the user", kind="cancelled")
                 return
             if isinstance(event, TokenEvent):
                 time.sleep(self.token_delay)
+            record = _recorded(record, event)
             if isinstance(event, FinalEvent) and sid is not None:
-                with self._lock:
-                    self._transcripts[sid].append(
-                        TranscriptEntry(
-                            role="assistant",
-                            content=event.answer,
-                            citations=[c.label for c in event.citations],
-                        )
-                    )
+                self._append(sid, record)
             yield event
+
+    def _append(self, sid: str, entry: TranscriptEntry) -> None:
+        with self._lock:
+            self._transcripts[sid].append(entry)
 
     def check(self, text: str) -> CheckReport:
         self.checked.append(text)
@@ -247,42 +222,88 @@ class FakeTutorService:
             lines += [f"## {'You' if entry.role == 'user' else 'Tutor'}", "", entry.content, ""]
         return "\n".join(lines)
 
+    def topics(self) -> list[TopicInfo]:
+        return list(self._topics)
+
+    def note(self, slug: str) -> str:
+        if slug not in {t.slug for t in self._topics}:
+            raise KeyError(f"no topic {slug!r}")
+        if self._notes is None:
+            return DEMO_NOTE
+        return self._notes[slug]
+
     def close(self) -> None:
         self.closed += 1
 
 
-def demo_sessions() -> list[tuple[str, list[TranscriptEntry]]]:
-    """Two stored conversations for resume/export tests and the sessions snapshot."""
-    return [
-        (
-            "Bayes rule for a medical test",
-            [
-                TranscriptEntry(role="user", content="P(disease | positive) for a 1% prior?"),
-                TranscriptEntry(
-                    role="assistant",
-                    content="With sensitivity 0.99 and specificity "
-                    "0.95, $P = \\frac{0.0099}{0.0099 + 0.0495} \\approx 0.167$.",
-                    citations=["probability § Bayes rule"],
-                ),
-            ],
-        ),
-        (
-            "Derivative of softmax",
-            [
-                TranscriptEntry(role="user", content="What is the Jacobian of softmax?"),
-                TranscriptEntry(
-                    role="assistant",
-                    content="$\\frac{\\partial s_i}{\\partial z_j} = s_i(\\delta_{ij} - s_j)$",
-                    citations=["matrix-calculus § Softmax"],
-                ),
-            ],
-        ),
-    ]
+def _recorded(entry: TranscriptEntry, event: Event) -> TranscriptEntry:
+    """``entry`` with what ``event`` adds to a stored answer (as the real service keeps it)."""
+    update: dict[str, Any] = {}
+    if isinstance(event, TokenEvent):
+        update["content"] = entry.content + event.text
+    elif isinstance(event, RetrievalEvent):
+        update["sources"] = list(event.hits)
+    elif isinstance(event, ToolStartedEvent):
+        call = ToolCallRecord(name=event.name, args=event.args)
+        update["tool_calls"] = [*entry.tool_calls, call]
+    elif isinstance(event, ToolResultEvent):
+        calls = list(entry.tool_calls) or [ToolCallRecord(name=event.name)]
+        calls[-1] = calls[-1].model_copy(
+            update={"ok": event.ok, "result": event.result, "summary": event.summary}
+        )
+        update["tool_calls"] = calls
+    elif isinstance(event, VerificationEvent):
+        update["verification"] = VerificationRecord(
+            claims_checked=event.claims_checked,
+            claims_failed=event.claims_failed,
+            failures=list(event.failures),
+            revision=event.revision,
+        )
+    elif isinstance(event, FinalEvent):
+        update.update(
+            content=event.answer,
+            citations=[c.label for c in event.citations],
+            verified=event.verified,
+        )
+    return entry.model_copy(update=update)
 
 
 def create_fake_service(settings: object) -> FakeTutorService:
-    """Factory for ``MLTUTOR_TUI_SERVICE_FACTORY=tests.tui.fakes:create_fake_service``."""
-    return FakeTutorService(token_delay=0.02, sessions=demo_sessions())
+    """Factory for ``MLTUTOR_TUI_SERVICE_FACTORY=tests.tui.fakes:create_fake_service``.
+
+    For trying the app by hand: the sigmoid turn for most questions, the Hessian turn for a
+    question about a Hessian, the bias-variance answer (a long formula) for one about variance;
+    the real bundled topics and notes.
+    """
+    from mltutor.knowledge.notes import load_notes
+
+    notes = load_notes()
+    topics = [
+        TopicInfo(slug=n.slug, title=n.title, title_ru=n.title_ru, questions=len(n.questions))
+        for n in notes
+    ]
+    return _ByQuestion(
+        token_delay=0.02,
+        sessions=demo_sessions(),
+        topics=topics,
+        notes={n.slug: n.body for n in notes},
+    )
+
+
+class _ByQuestion(FakeTutorService):
+    """Picks the scripted turn from words in the question (for trying the app by hand)."""
+
+    def ask(self, question: str, **kwargs: Any) -> Iterator[Event]:
+        from tests.tui.scripts import bias_variance_script, hessian_script
+
+        lowered = question.lower()
+        if "hessian" in lowered:
+            self.script = hessian_script()
+        elif "variance" in lowered:
+            self.script = bias_variance_script()
+        else:
+            self.script = sigmoid_script()
+        return super().ask(question, **kwargs)
 
 
 def create_unreachable_service(settings: object) -> FakeTutorService:

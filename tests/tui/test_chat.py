@@ -60,7 +60,11 @@ async def test_chat_turn_streams_answer_with_panels_and_citations(make_app: Make
         assert sources.display and sources.title == "Sources · 2 retrieved"
         assert sources.collapsed  # collapsed by default, the title says the gist
         assert tools.title == "Tools · differentiate ✓"
-        assert "d/dx = e⁻ˣ/(1 + e⁻ˣ)²" in tools.details.plain
+        details = tools.details.plain
+        assert "inputs: expr = 1/(1+exp(-x)), wrt = x" in details
+        assert "exp(x)/(exp(x) + 1)^2" in details  # the summary line
+        assert "⎝ℯ  + 1⎠" in details  # and the whole result, drawn
+        assert "notation: d/dx" in details
         assert verification.title == "Verification · 2 claims checked, all hold"
         citations = _static_text(answer.query_one(".answer-citations"))
         assert "[1] calculus § Sigmoid derivative" in citations
@@ -204,8 +208,8 @@ async def test_language_change_restarts_the_service(make_app: MakeApp) -> None:
     app = make_app(fake)
     async with app.run_test(size=(100, 40)) as pilot:
         await wait_for(pilot, lambda: app.service_view.phase == "ready", what="ready")
-        entry = next(e for e in app.settings_commands() if "language = ru" in e[0])
-        entry[2]()
+        entry = next(e for e in app.palette_entries() if "language = ru" in e.title)
+        entry.callback()
         await wait_for(pilot, lambda: fake.started == 2, what="restart")
         await wait_for(pilot, lambda: app.service_view.phase == "ready", what="ready again")
         assert app.settings.language == "ru"

@@ -110,7 +110,7 @@ async def test_check_works_with_the_model_down_and_explain_says_why_not(
 
 async def test_no_service_at_all_is_shown_not_crashed_on(settings) -> None:  # type: ignore[no-untyped-def]
     def broken(_settings: object) -> FakeTutorService:
-        raise ImportError("No module named 'mltutor.agent.tutor'")
+        raise ImportError("No module named 'mltutor.agent.facade'")
 
     from mltutor.tui.app import create_app
 

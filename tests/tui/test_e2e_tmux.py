@@ -3,7 +3,7 @@
 It opens the app with the model endpoint unreachable, checks a pasted derivation in check mode,
 reads the screen with capture-pane, quits, and verifies that no process of the app is left behind
 (the app, the SymPy helper, a model server). Two variants: a scripted service (always available) and
-the real service from ``mltutor.agent.tutor`` pointed at a dead endpoint.
+the real service from ``mltutor.agent.facade`` pointed at a dead endpoint.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ pytestmark = [
 
 def _has_real_service() -> bool:
     try:
-        return importlib.util.find_spec("mltutor.agent.tutor") is not None
+        return importlib.util.find_spec("mltutor.agent.facade") is not None
     except ImportError:
         return False
 
@@ -146,7 +146,7 @@ def test_check_a_pasted_derivation_and_quit_cleanly(
     terminal: Terminal, tmp_path: Path, variant: str
 ) -> None:
     if variant == "real-service" and not _has_real_service():
-        pytest.skip("agent service not available yet (mltutor.agent.tutor)")
+        pytest.skip("agent service not available yet (mltutor.agent.facade)")
     env = {
         "MLTUTOR_DATA_DIR": str(tmp_path / "data"),
         "MLTUTOR_CACHE_DIR": str(tmp_path / "cache"),

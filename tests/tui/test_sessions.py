@@ -118,7 +118,7 @@ async def test_export_without_a_session_says_so(make_app: MakeApp) -> None:
 
 async def test_long_sessions_keep_only_recent_exchanges_on_screen(make_app: MakeApp) -> None:
     from mltutor.agent.service import TranscriptEntry
-    from mltutor.tui.screens.chat import MAX_EXCHANGES_SHOWN
+    from mltutor.tui.screens.chat_sessions import MAX_EXCHANGES_SHOWN
 
     past = [
         TranscriptEntry(role=role, content=f"{role} {i}")

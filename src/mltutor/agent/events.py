@@ -32,6 +32,24 @@ class TokenEvent(_Event):
     shown before the model writes anything."""
 
 
+class PhaseEvent(_Event):
+    """What the run is doing now, for a status line (the model may be silent for a long time).
+
+    Emitted when the run enters a phase and again as progress becomes known, e.g. while the
+    server processes a long prompt (llama.cpp reports prompt progress while streaming).
+    """
+
+    type: Literal["phase"] = "phase"
+    phase: Literal["retrieving", "reading", "tool", "writing", "verifying", "scoring", "grading"]
+    """retrieving: searching the notes; reading: the model processes its prompt (no token yet);
+    tool: a math tool runs; writing: tokens stream; verifying: claims are checked; scoring:
+    best-of-N candidates are compared; grading: an interview answer is graded."""
+    detail: str = ""
+    """Words for the status line, e.g. ``1,200 tokens of notes`` or ``hessian``."""
+    progress: float | None = None
+    """Fraction done in [0, 1] where known (prompt processing), else None."""
+
+
 class Citation(BaseModel):
     """A note section the answer relies on."""
 
@@ -161,6 +179,7 @@ class ErrorEvent(_Event):
 
 Event = Annotated[
     TokenEvent
+    | PhaseEvent
     | RetrievalEvent
     | ToolStartedEvent
     | ToolResultEvent

@@ -19,7 +19,7 @@ import re
 
 from mltutor.tui.latex import latex_to_unicode
 
-__all__ = ["LINEAR_MARK", "StreamRenderer", "latex_to_unicode", "render_markdown"]
+__all__ = ["LINEAR_MARK", "StreamRenderer", "latex_to_unicode", "render_markdown", "render_plain"]
 
 LINEAR_MARK = "\u2063"
 """Starts the last line of a ``math`` block holding a multi-line formula: the same formula on one
@@ -267,3 +267,22 @@ class StreamRenderer:
                 # paragraph before it renders the same whatever follows
                 self._sealed_display.append(render_markdown(raw[self._sealed_raw : self._scan]))
                 self._sealed_raw = self._scan
+
+
+def render_plain(text: str) -> str:
+    """``text`` with its math spans as one-line Unicode, for plain-text excerpts (no Markdown)."""
+    out: list[str] = []
+    pos = 0
+    while pos < len(text):
+        ch = text[pos]
+        if ch in "$\\":
+            span = _math_span(text, pos, False)
+            if isinstance(span, tuple):
+                end, inner, _display_math = span
+                converted = latex_to_unicode(inner)
+                out.append(converted if converted is not None else text[pos:end])
+                pos = end
+                continue
+        out.append(ch)
+        pos += 1
+    return "".join(out)

@@ -1,83 +1,54 @@
 """The chat screen: questions in, streamed answers out, with the sessions sidebar.
 
-Every service call runs off the UI thread (answers through a :class:`RunHandle`, session actions
-through :func:`call_in_thread`), so typing, scrolling and stopping stay instant however slow the
-model, the index or the disk is.
+Answers stream through a :class:`RunHandle` (a daemon thread), so typing, scrolling and stopping
+stay instant however slow the model is. Typing always reaches the question box: after a panel is
+opened with the mouse or an answer is stopped the focus returns to it, and a printable key pressed
+while a panel has the focus is typed into it. F5 asks a failed or stopped question again.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
-from rich.text import Text
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
-from textual.widget import Widget
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, TextArea
 
-from mltutor.tui.runs import CallDone, RunHandle, call_in_thread, post_safely
-from mltutor.tui.screens.dialogs import ConfirmScreen, PromptScreen
+from mltutor.tui.runs import CallDone, RunHandle, post_safely
+from mltutor.tui.screens.chat_sessions import WELCOME, SessionScreen, _title
 from mltutor.tui.state import ServiceView
+from mltutor.tui.widgets.footer import KeyBar
 from mltutor.tui.widgets.markdown_body import MarkdownBody
 from mltutor.tui.widgets.message import AnswerMessage, UserMessage
-from mltutor.tui.widgets.sessions import SessionList, SessionSidebar
+from mltutor.tui.widgets.panels import Panel
+from mltutor.tui.widgets.sessions import SessionSidebar
 from mltutor.tui.widgets.status import StatusBar
 
 if TYPE_CHECKING:
     from mltutor.agent.events import Event
-    from mltutor.agent.service import SessionInfo, TranscriptEntry, TutorService
-    from mltutor.tui.app import TutorApp
-
-WELCOME = """\
-### Ask about the mathematics of ML interviews
-
-Derivatives and gradients, probability, statistics and A/B tests, linear algebra, optimisation.
-The tutor answers from the topic notes, cites them, and computes what can be computed.
-
-*Try:* `What is the derivative of the sigmoid?` · `When do I use Holm instead of Bonferroni?`
-"""
 
 SIDEBAR_MIN_WIDTH = 110
 """Terminal width from which the sessions sidebar is open at start."""
 
-MAX_EXCHANGES_SHOWN = 12
-"""Question/answer pairs kept on screen. Every widget adds to each layout pass while an answer
-streams (about 0.25 ms per widget measured), so older exchanges are dropped from the screen (they
-stay in the session and in its export) to keep the UI under 50 ms per frame in long sessions."""
 
-
-class ChatScreen(Screen[None]):
+class ChatScreen(SessionScreen):
     """Conversation log, prompt, and the sessions sidebar."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+n", "new_session", "New chat"),
+        Binding("f5", "retry", "Retry", key_display="F5"),
+        Binding("ctrl+t", "app.switch_mode('check')", "Check"),
         Binding("ctrl+b", "sessions", "Sessions"),
+        Binding("ctrl+n", "new_session", "New"),
         Binding("ctrl+o", "export", "Export"),
-        Binding("f5", "retry", "Retry"),
-        Binding("ctrl+t", "app.switch_mode('check')", "Check mode"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
-        self.session_id: str | None = None
-        """The session questions go to (None until the first question creates one)."""
-        self.answer: AnswerMessage | None = None
-        """The answer streaming now, if any."""
-        self._sessions: list[SessionInfo] = []
         self._queued: str | None = None
-        self._retry_question: str | None = None
-        self._hidden = 0
-
-    @property
-    def tutor(self) -> TutorApp:
-        """The app, typed."""
-        return cast("TutorApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield StatusBar("Chat")
@@ -86,12 +57,12 @@ class ChatScreen(Screen[None]):
             with Vertical(id="chat-main"):
                 with VerticalScroll(id="log"):
                     yield MarkdownBody(WELCOME, classes="welcome")
-                yield Input(placeholder="Ask a question · enter sends", id="prompt")
-        yield Footer()
+                yield Input(placeholder="Ask a question · enter sends · F1 help", id="prompt")
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#sidebar").display = self.app.size.width >= SIDEBAR_MIN_WIDTH
-        self.query_one("#prompt", Input).focus()
+        self.focus_prompt()
         self.watch(self.app, "service_view", self._service_changed)
 
     def _service_changed(self, view: ServiceView) -> None:
@@ -100,8 +71,38 @@ class ChatScreen(Screen[None]):
         if view.can_answer and self._queued is not None:
             question, self._queued = self._queued, None
             self.run_worker(self.ask(question), exclusive=False)
+        self.refresh_bindings()
 
-    # -- asking ----------------------------------------------------------------------------------
+    def focus_prompt(self) -> None:
+        """Give the keyboard to the question box."""
+        self.query_one("#prompt", Input).focus()
+
+    # -- keys and focus ----------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "retry":  # shown only when there is something to retry
+            view = self.tutor.service_view
+            return self._retry_question is not None or view.phase in ("degraded", "unavailable")
+        return True
+
+    def on_key(self, event: events.Key) -> None:
+        """Type into the question box whatever has the focus (a panel, the log, nothing)."""
+        focused = self.focused
+        if isinstance(focused, Input | TextArea) or not (event.is_printable and event.character):
+            return
+        if any(event.key in bindings.key_to_bindings for _, bindings in self._modal_binding_chain):
+            return  # a key something bound (space opens a panel, r renames a session)
+        prompt = self.query_one("#prompt", Input)
+        prompt.focus()
+        prompt.insert_text_at_cursor(event.character)
+        event.stop()
+        event.prevent_default()
+
+    @on(Panel.Toggled)
+    def _panel_clicked(self) -> None:
+        self.focus_prompt()
+
+    # -- asking ------------------------------------------------------------------------------------
 
     async def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id != "prompt":
@@ -125,6 +126,7 @@ class ChatScreen(Screen[None]):
         log = self.query_one("#log", VerticalScroll)
         await self._remove_welcome()
         answer = AnswerMessage()
+        answer.question = question
         await log.mount_all([UserMessage(question), answer])
         await self._trim_history()
         log.scroll_end(animate=False)
@@ -132,9 +134,9 @@ class ChatScreen(Screen[None]):
         view = self.tutor.service_view
         if service is None or not view.can_answer:
             answer.show_error(f"tutor unavailable: {view.reason or view.text}", retryable=True)
-            self._retry_question = question
+            self._set_retry(question)
             return
-        self._retry_question = None
+        self._set_retry(None)
         session_id = self.session_id
         best_of = self.tutor.settings.best_of
 
@@ -150,8 +152,11 @@ class ChatScreen(Screen[None]):
         self.answer = answer
         self.tutor.register_run(run)
         answer.attach(run)
-        answer.question = question
         run.start()
+
+    def _set_retry(self, question: str | None) -> None:
+        self._retry_question = question
+        self.refresh_bindings()
 
     def _session_created(self, session_id: str) -> None:
         self.session_id = session_id
@@ -161,10 +166,13 @@ class ChatScreen(Screen[None]):
         run = event.answer.run
         if run is not None:
             self.tutor.unregister_run(run)
-        if event.error is not None and event.error.retryable:
-            self._retry_question = event.answer.question
+        stopped = event.outcome == "stopped"
+        if stopped or (event.error is not None and event.error.retryable):
+            self._set_retry(event.answer.question)
         if event.answer is self.answer:
             self.answer = None
+        if stopped and not self.query_one(SessionSidebar).has_focus_within:
+            self.focus_prompt()
         self.refresh_sessions()
 
     def stop(self) -> None:
@@ -173,202 +181,17 @@ class ChatScreen(Screen[None]):
             self.answer.run.stop()
 
     async def action_retry(self) -> None:
-        """Restart a failed service, or ask the last failed question again."""
+        """Restart a failed service, or ask the last failed or stopped question again."""
         view = self.tutor.service_view
         if view.phase in ("unavailable", "degraded"):
             self.tutor.restart_service()
             if self._retry_question is not None:
-                self._queued, self._retry_question = self._retry_question, None
+                self._queued = self._retry_question
+                self._set_retry(None)
             return
         if self._retry_question is not None and (self.answer is None or not self.answer.streaming):
-            question, self._retry_question = self._retry_question, None
+            question = self._retry_question
+            self._set_retry(None)
             await self.ask(question)
         else:
             self.notify("Nothing to retry.")
-
-    # -- sessions ----------------------------------------------------------------------------------
-
-    def refresh_sessions(self) -> None:
-        """Reload the sidebar from the service (in a thread)."""
-        service = self.tutor.service
-        if service is not None:
-            call_in_thread(self, service.sessions, self._show_sessions, self._session_error)
-
-    def _show_sessions(self, sessions: list[SessionInfo]) -> None:
-        self._sessions = sessions
-        self.query_one(SessionSidebar).show_sessions(sessions, self.session_id)
-
-    def _session_error(self, message: str) -> None:
-        self.notify(message, title="Sessions", severity="error")
-
-    def action_sessions(self) -> None:
-        """Show the sidebar and focus it; from the sidebar, hide it and return to the prompt."""
-        sidebar = self.query_one(SessionSidebar)
-        if sidebar.display and sidebar.has_focus_within:
-            sidebar.display = False
-            self.query_one("#prompt", Input).focus()
-        else:
-            sidebar.display = True
-            sidebar.focus_list()
-
-    async def action_new_session(self) -> None:
-        """Start an empty conversation (the session is created with the first question)."""
-        if self.answer is not None and self.answer.streaming:
-            self.notify("Stop the current answer first (esc).", severity="warning")
-            return
-        self.session_id = None
-        self._hidden = 0
-        log = self.query_one("#log", VerticalScroll)
-        await log.remove_children()
-        await log.mount(MarkdownBody(WELCOME, classes="welcome"))
-        self.query_one("#prompt", Input).focus()
-        self.refresh_sessions()
-
-    async def on_session_list_action(self, event: SessionList.Action) -> None:
-        service = self.tutor.service
-        if event.action == "new":
-            await self.action_new_session()
-            return
-        if service is None or event.session_id is None:
-            return
-        sid = event.session_id
-        title = next((s.title for s in self._sessions if s.id == sid), sid)
-        if event.action == "open":
-            if self.answer is not None and self.answer.streaming:
-                self.notify("Stop the current answer first (esc).", severity="warning")
-                return
-            call_in_thread(
-                self,
-                lambda: service.transcript(sid),
-                lambda entries: self._open_session(sid, entries),
-                self._session_error,
-            )
-        elif event.action == "rename":
-
-            def renamed(new_title: str | None) -> None:
-                if new_title:
-                    call_in_thread(
-                        self,
-                        lambda: service.rename_session(sid, new_title),
-                        lambda _: self.refresh_sessions(),
-                        self._session_error,
-                    )
-
-            self.app.push_screen(PromptScreen("Rename session", title), renamed)
-        elif event.action == "delete":
-
-            def confirmed(yes: bool | None) -> None:
-                if yes:
-                    call_in_thread(
-                        self,
-                        lambda: service.delete_session(sid),
-                        lambda _: self._deleted(sid),
-                        self._session_error,
-                    )
-
-            self.app.push_screen(ConfirmScreen(f"Delete the session “{title}”?"), confirmed)
-
-    async def _open_session(self, session_id: str, entries: list[TranscriptEntry]) -> None:
-        self.session_id = session_id
-        self._hidden = 0
-        log = self.query_one("#log", VerticalScroll)
-        await log.remove_children()
-        questions = [i for i, e in enumerate(entries) if e.role == "user"]
-        hidden = len(questions) - MAX_EXCHANGES_SHOWN
-        shown = entries[questions[hidden] :] if hidden > 0 else entries
-        widgets: list[Widget] = [
-            UserMessage(e.content)
-            if e.role == "user"
-            else AnswerMessage(content=e.content, citations=e.citations)
-            for e in shown
-        ]
-        if hidden > 0:
-            self._hidden = hidden
-            widgets.insert(0, Static(_hidden_note(hidden), classes="earlier-note"))
-        await log.mount_all(widgets or [MarkdownBody(WELCOME, classes="welcome")])
-        log.scroll_end(animate=False)
-        self.refresh_sessions()
-        self.query_one("#prompt", Input).focus()
-
-    async def _deleted(self, session_id: str) -> None:
-        if session_id == self.session_id:
-            await self.action_new_session()
-        self.refresh_sessions()
-
-    async def _trim_history(self) -> None:
-        """Drop the oldest exchanges beyond :data:`MAX_EXCHANGES_SHOWN` from the screen."""
-        log = self.query_one("#log", VerticalScroll)
-        users = list(log.query_children(UserMessage))
-        excess = len(users) - MAX_EXCHANGES_SHOWN
-        if excess <= 0:
-            return
-        keep_from = users[excess]
-        doomed: list[Widget] = []
-        for child in log.children:
-            if child is keep_from:
-                break
-            if not child.has_class("earlier-note"):
-                doomed.append(child)
-        self._hidden += excess
-        await log.remove_children(doomed)
-        notes = list(log.query_children(".earlier-note"))
-        if notes:
-            cast(Static, notes[0]).update(_hidden_note(self._hidden))
-        else:
-            await log.mount(Static(_hidden_note(self._hidden), classes="earlier-note"), before=0)
-
-    async def _remove_welcome(self) -> None:
-        for welcome in self.query(".welcome"):
-            await welcome.remove()
-
-    # -- export ----------------------------------------------------------------------------------
-
-    def action_export(self) -> None:
-        """Export the current session to a Markdown file (asks for the path)."""
-        service = self.tutor.service
-        sid = self.session_id
-        if service is None or sid is None:
-            self.notify("Nothing to export yet: ask a question or open a session.")
-            return
-        title = next((s.title for s in self._sessions if s.id == sid), "session")
-        default = f"mltutor-{_slug(title)}.md"
-
-        def chosen(path: str | None) -> None:
-            if path:
-                call_in_thread(
-                    self,
-                    lambda: _export(service, sid, Path(path).expanduser()),
-                    lambda written: self.notify(f"Exported to {written}", title="Export"),
-                    lambda message: self.notify(message, title="Export failed", severity="error"),
-                )
-
-        self.app.push_screen(PromptScreen("Export the transcript to", default), chosen)
-
-
-def _export(service: TutorService, session_id: str, path: Path) -> str:
-    """Write the session's Markdown to ``path`` (runs in a worker thread)."""
-    text = service.export_markdown(session_id)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise OSError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    return str(path)
-
-
-def _title(question: str) -> str:
-    """A session title from its first question: one line, at most 60 characters."""
-    line = " ".join(question.split())
-    return line if len(line) <= 60 else line[:59] + "…"
-
-
-def _hidden_note(count: int) -> Text:
-    noun = "exchange is" if count == 1 else "exchanges are"
-    return Text(
-        f"⋯ {count} earlier {noun} not shown here; ctrl+o exports the whole session",
-        style="dim italic",
-    )
-
-
-def _slug(title: str) -> str:
-    return re.sub(r"[^\w]+", "-", title.lower()).strip("-")[:40] or "session"

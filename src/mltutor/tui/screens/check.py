@@ -17,10 +17,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TextArea
+from textual.widgets import Static, TextArea
 
 from mltutor.tui.runs import RunHandle, call_in_thread
 from mltutor.tui.state import ServiceView
+from mltutor.tui.widgets.footer import KeyBar
 from mltutor.tui.widgets.message import AnswerMessage
 from mltutor.tui.widgets.status import StatusBar
 from mltutor.tui.widgets.step_list import StepList
@@ -42,8 +43,8 @@ class CheckScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r", "check", "Check"),
         Binding("ctrl+g", "explain", "Explain"),
-        Binding("ctrl+n", "clear", "New"),
-        Binding("ctrl+t", "app.switch_mode('chat')", "Chat mode"),
+        Binding("ctrl+t", "app.switch_mode('chat')", "Chat"),
+        Binding("ctrl+n", "clear", "Clear"),
     ]
 
     def __init__(self) -> None:
@@ -75,7 +76,7 @@ class CheckScreen(Screen[None]):
             )
             with VerticalScroll(id="check-results"):
                 yield StepList(id="steps")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(StepList).show_message("ctrl+r checks the derivation.")

@@ -5,7 +5,10 @@ An answer is fed by a :class:`~mltutor.tui.runs.RunHandle`: a timer drains the r
 the panels. Re-rendering per token would stall the UI on fast models; per tick, the cost is bounded
 (only the last paragraph and the last chunk of the body are rendered again). LaTeX is converted to
 Unicode as the text streams (:mod:`mltutor.tui.mathtext`), holding back a formula until its closing
-delimiter arrives.
+delimiter arrives. A line under the body says what the run is doing (``phase`` events: "reading
+1,200 tokens of notes… 40%"), with the seconds elapsed, so a long prompt never looks like a hang.
+
+A stored answer (a resumed session) is built from its transcript entry, panels included.
 """
 
 from __future__ import annotations
@@ -23,13 +26,27 @@ from textual.widgets import Static
 from mltutor.tui.mathtext import StreamRenderer, render_markdown
 from mltutor.tui.runs import END, RunHandle
 from mltutor.tui.widgets.markdown_body import MarkdownBody
-from mltutor.tui.widgets.panels import SourcesPanel, ToolsPanel, VerificationPanel, citation_lines
+from mltutor.tui.widgets.panels import SourcesPanel, ToolsPanel, VerificationPanel, excerpt
 
 if TYPE_CHECKING:
-    from mltutor.agent.events import ErrorEvent, FinalEvent
+    from mltutor.agent.events import Citation, ErrorEvent, FinalEvent, PhaseEvent
+    from mltutor.agent.service import TranscriptEntry
 
 Outcome = Literal["final", "error", "stopped"]
 _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+TAIL_S = 10.0
+"""After a stop, how long tool and panel events still arriving are shown (not tokens)."""
+
+_PHASE_WORDS = {
+    "retrieving": "searching the notes",
+    "reading": "reading",
+    "tool": "running",
+    "writing": "writing",
+    "verifying": "checking the claims",
+    "scoring": "scoring candidates",
+    "grading": "grading",
+}
 
 
 class UserMessage(Static):
@@ -55,17 +72,10 @@ class AnswerMessage(Vertical):
             self.outcome = outcome
             self.error = error
 
-    def __init__(
-        self,
-        *,
-        title: str = "Tutor",
-        content: str | None = None,
-        citations: list[str] | None = None,
-    ) -> None:
+    def __init__(self, *, title: str = "Tutor", entry: TranscriptEntry | None = None) -> None:
         super().__init__(classes="answer-message")
         self.border_title = title
-        self._initial = content
-        self._initial_citations = citations or []
+        self._entry = entry
         self._run: RunHandle | None = None
         self._timer: Timer | None = None
         self._raw = ""
@@ -73,7 +83,10 @@ class AnswerMessage(Vertical):
         self._renderer = StreamRenderer()
         self._candidate = 0
         self._activity = "thinking"
+        self._progress: float | None = None
+        self._wrote = False
         self._started = 0.0
+        self._tail_until = 0.0
         self.outcome: Outcome | None = None
         """How the run ended (None while it streams or for a stored answer)."""
         self.question: str | None = None
@@ -82,21 +95,35 @@ class AnswerMessage(Vertical):
     def compose(self) -> ComposeResult:
         yield SourcesPanel()
         yield ToolsPanel()
-        body = render_markdown(self._initial) if self._initial else ""
-        yield MarkdownBody(body, classes="answer-body")
+        content = self._entry.content if self._entry is not None else ""
+        yield MarkdownBody(render_markdown(content) if content else "", classes="answer-body")
         yield Static("", classes="answer-activity")
         yield VerificationPanel()
         yield Static("", classes="answer-citations")
         yield Static("", classes="answer-error")
 
     def on_mount(self) -> None:
-        citations = self.query_one(".answer-citations", Static)
-        if self._initial_citations:
-            citations.update(_labels(self._initial_citations))
-        else:
-            citations.display = False
+        self.query_one(".answer-citations", Static).display = False
         self.query_one(".answer-error", Static).display = False
         self.query_one(".answer-activity", Static).display = False
+        if self._entry is not None:
+            self._restore(self._entry)
+
+    def _restore(self, entry: TranscriptEntry) -> None:
+        """Panels, citations and the interruption note of a stored answer."""
+        if entry.sources:
+            self.query_one(SourcesPanel).show_sources(entry.sources)
+        self.query_one(ToolsPanel).show_records(entry.tool_calls)
+        if entry.verification is not None:
+            self.query_one(VerificationPanel).verified(entry.verification)
+        by_label = {c.label: c for c in entry.sources}
+        self._show_citations(
+            [by_label.get(label) or label for label in entry.citations], entry.verified
+        )
+        if entry.interrupted:
+            activity = self.query_one(".answer-activity", Static)
+            activity.update(Text(f"■ {entry.interrupted}", style="dim italic"))
+            activity.display = True
 
     @property
     def body_source(self) -> str:
@@ -125,7 +152,10 @@ class AnswerMessage(Vertical):
 
     async def _drain(self) -> None:
         run = self._run
-        if run is None or self.outcome is not None:
+        if run is None:
+            return
+        if self.outcome is not None:
+            self._drain_tail(run)
             return
         # follow the growing answer only if the reader is at the bottom (Textual's own anchor()
         # misplaces short content in 8.2, textual#6652, so this is done by hand)
@@ -155,6 +185,37 @@ class AnswerMessage(Vertical):
         else:
             self._set_activity(self._activity)
 
+    def _drain_tail(self, run: RunHandle) -> None:
+        """After a stop: results already computed still land in the panels; text does not."""
+        for item in run.drain():
+            if item is END:
+                self._end_tail()
+                return
+            self._apply_panel_event(getattr(item, "type", ""), item)
+        if time.monotonic() > self._tail_until:
+            self._end_tail()
+
+    def _end_tail(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self.query_one(ToolsPanel).interrupt()  # a tool that never reported back
+
+    def _apply_panel_event(self, kind: str, event: Any) -> bool:
+        """Apply an event that only touches the panels; False if it is not one."""
+        if kind == "retrieval":
+            self.query_one(SourcesPanel).show_hits(event)
+        elif kind == "tool_started":
+            self.query_one(ToolsPanel).started(event)
+        elif kind == "tool_result":
+            self.query_one(ToolsPanel).finished(event)
+        elif kind == "candidate_scored":
+            self.query_one(VerificationPanel).scored(event)
+        elif kind == "verification":
+            self.query_one(VerificationPanel).verified(event)
+        else:
+            return False
+        return True
+
     async def _apply(self, event: Any) -> bool:
         """Apply one event; False when it ended the answer."""
         kind = getattr(event, "type", "")
@@ -165,25 +226,27 @@ class AnswerMessage(Vertical):
                 self._renderer = StreamRenderer()
                 self._activity = f"drafting candidate {event.candidate + 1}"
             self._raw += event.text
-            if not self._activity.startswith("drafting"):
-                self._activity = "writing"
+            if not self._wrote and event.text.strip():
+                self._wrote = True
+                self._progress = None
+                if not self._activity.startswith("drafting"):
+                    self._activity = "writing"
             return True
         await self._flush()
-        if kind == "retrieval":
-            self.query_one(SourcesPanel).show_hits(event)
-            self._activity = "reading the notes"
-        elif kind == "tool_started":
-            self.query_one(ToolsPanel).started(event)
-            self._activity = f"running {event.name}"
-        elif kind == "tool_result":
-            self.query_one(ToolsPanel).finished(event)
-        elif kind == "candidate_scored":
-            self.query_one(VerificationPanel).scored(event)
-            self._activity = "scoring candidates"
-        elif kind == "verification":
-            self.query_one(VerificationPanel).verified(event)
-            self._activity = "verifying claims"
-        elif kind == "final":
+        if kind == "phase":
+            self._phase(event)
+            return True
+        if self._apply_panel_event(kind, event):
+            if kind == "retrieval" and not self._wrote:
+                self._activity = f"reading {len(event.hits)} note sections"
+            elif kind == "tool_started":
+                self._activity = f"running {event.name}"
+            elif kind == "candidate_scored":
+                self._activity = "scoring candidates"
+            elif kind == "verification":
+                self._activity = "checking the claims"
+            return True
+        if kind == "final":
             await self._show_final(event)
             self._finish("final", None)
             return False
@@ -195,6 +258,14 @@ class AnswerMessage(Vertical):
                 self._finish("error", event)
             return False
         return True
+
+    def _phase(self, event: PhaseEvent) -> None:
+        """What the run does now, in words for the activity line."""
+        words = _PHASE_WORDS.get(event.phase, event.phase)
+        self._activity = f"{words} {event.detail}".strip()
+        self._progress = event.progress
+        if event.phase == "writing" and not self._wrote:
+            self._activity = "starting to write"
 
     async def _flush(self) -> None:
         """Show the text streamed so far (only its last paragraph is converted again)."""
@@ -209,13 +280,27 @@ class AnswerMessage(Vertical):
         self._raw = event.answer
         self._shown = render_markdown(event.answer)
         self.query_one(MarkdownBody).show(self._shown)  # unchanged chunks are not re-rendered
+        self._show_citations(list(event.citations), event.verified)
+
+    def _show_citations(self, cited: list[Citation | str], verified: str) -> None:
+        """The cited sections with an excerpt each, and what was verified, under the body."""
         citations = self.query_one(".answer-citations", Static)
         text = Text()
-        if event.citations:
+        if cited:
             text.append("Cited\n", style="bold")
-            text.append_text(citation_lines(event.citations))
-        if event.verified:
-            text.append(("\n" if text.plain else "") + "✓ " + event.verified, style="green")
+            for i, item in enumerate(cited, 1):
+                if isinstance(item, str):
+                    text.append(("\n" if i > 1 else "") + f"[{i}] ", style="bold")
+                    text.append(item)
+                else:
+                    if i > 1:
+                        text.append("\n")
+                    text.append(f"[{i}] ", style="bold")
+                    text.append(item.label)
+                    if item.text:
+                        text.append(" — " + excerpt(item.text, 90), style="italic")
+        if verified:
+            text.append(("\n" if text.plain else "") + "✓ " + verified, style="green")
         if text.plain:
             citations.update(text)
             citations.display = True
@@ -232,8 +317,16 @@ class AnswerMessage(Vertical):
     def _set_activity(self, what: str) -> None:
         elapsed = time.monotonic() - self._started
         frame = _SPINNER[int(elapsed / 0.1) % len(_SPINNER)]
+        text = Text.assemble((f"{frame} {what}… ", "yellow"))
+        if self._progress is not None:
+            done = max(0.0, min(1.0, self._progress))
+            filled = round(done * 10)
+            text.append("▰" * filled + "▱" * (10 - filled) + f" {done:.0%} ", style="yellow")
+        if elapsed >= 2:
+            text.append(f"{elapsed:.0f} s · ", style="dim")
+        text.append("esc stops", style="dim")
         self.query_one(".answer-activity", Static).update(
-            Text.assemble((f"{frame} {what}… ", "yellow"), ("esc stops", "dim")),
+            text,
             layout=False,  # one line, always: a repaint, not a layout pass, 20 times a second
         )
 
@@ -241,7 +334,9 @@ class AnswerMessage(Vertical):
         if self.outcome is not None:
             return
         self.outcome = outcome
-        if self._timer is not None:
+        if outcome == "stopped" and self._run is not None and not self._run.finished.is_set():
+            self._tail_until = time.monotonic() + TAIL_S  # keep taking in computed results
+        elif self._timer is not None:
             self._timer.stop()
         body = self.query_one(MarkdownBody)
         body.show(body.source)  # drops the spare lines kept while streaming
@@ -251,12 +346,3 @@ class AnswerMessage(Vertical):
         else:
             activity.display = False
         self.post_message(self.Finished(self, outcome, error))
-
-
-def _labels(labels: list[str]) -> Text:
-    text = Text()
-    text.append("Cited\n", style="bold")
-    for i, label in enumerate(labels, 1):
-        text.append(("\n" if i > 1 else "") + f"[{i}] ", style="bold")
-        text.append(label)
-    return text

@@ -15,10 +15,16 @@ from rich.console import Group
 from rich.padding import Padding
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from mltutor.tui.mathtext import render_plain
+from mltutor.tui.widgets.toolresult import tool_details
+
 if TYPE_CHECKING:
+    from textual.events import Click
+
     from mltutor.agent.events import (
         CandidateScoredEvent,
         Citation,
@@ -27,6 +33,7 @@ if TYPE_CHECKING:
         ToolStartedEvent,
         VerificationEvent,
     )
+    from mltutor.agent.service import ToolCallRecord, VerificationRecord
 
 
 def _short(value: Any, limit: int = 80) -> str:
@@ -34,7 +41,18 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class _Panel(Static, can_focus=True):
+def excerpt(text: str, limit: int) -> str:
+    """A note passage as one readable line: math as Unicode, no ``plain:`` or heading marks."""
+    lines = [
+        line.lstrip("#> ").strip()
+        for line in text.splitlines()
+        if not line.lstrip().lower().startswith("plain:")
+    ]
+    flat = " ".join(" ".join(line for line in lines if line).split()).replace("**", "")
+    return _short(render_plain(flat), limit)
+
+
+class Panel(Static, can_focus=True):
     """A disclosure line: ``▶ title`` collapsed, ``▼ title`` and the details when opened.
 
     One widget rather than Textual's ``Collapsible`` (four widgets each), because every widget in
@@ -86,15 +104,20 @@ class _Panel(Static, can_focus=True):
         else:
             self.update(Group(title, Padding(self._details, (0, 0, 0, 2))))
 
+    class Toggled(Message):
+        """A panel was opened or closed with the mouse (the screen gives the focus back)."""
+
     def action_toggle_panel(self) -> None:
         """Open or close."""
         self.collapsed = not self.collapsed
 
-    def on_click(self) -> None:
+    def on_click(self, event: Click) -> None:
+        event.stop()
         self.action_toggle_panel()
+        self.post_message(self.Toggled())
 
 
-class SourcesPanel(_Panel):
+class SourcesPanel(Panel):
     """The note sections retrieved for the question, best first."""
 
     def __init__(self) -> None:
@@ -102,28 +125,30 @@ class SourcesPanel(_Panel):
 
     def show_hits(self, event: RetrievalEvent) -> None:
         """Replace the list with the hits of a retrieval event."""
-        self.title = f"Sources · {len(event.hits)} retrieved"
-        self._render_body(citation_lines(event.hits, with_text=True))
+        self.show_sources(event.hits)
+
+    def show_sources(self, hits: list[Citation]) -> None:
+        """Show ``hits`` (also used for a stored answer)."""
+        self.title = f"Sources · {len(hits)} retrieved"
+        self._render_body(citation_lines(hits, excerpt_chars=160))
 
 
-def citation_lines(hits: list[Citation], *, with_text: bool = False) -> Text:
-    """``[1] label`` lines (with a snippet of the cited text when asked)."""
+def citation_lines(hits: list[Citation], *, excerpt_chars: int = 90) -> Text:
+    """``[1] topic § section`` lines, each with an excerpt of the cited text (no scores: a
+    retrieval score means nothing to a reader, the passage does)."""
     text = Text()
     for i, hit in enumerate(hits, 1):
         if i > 1:
             text.append("\n")
         text.append(f"[{i}] ", style="bold")
         text.append(hit.label)
-        if hit.score:
-            text.append(f"  {hit.score:.2f}", style="dim")
-        if with_text and hit.text:
-            snippet = " ".join(hit.text.split())
-            text.append("\n    " + _short(snippet, 160), style="dim italic")
+        if hit.text and excerpt_chars:
+            text.append("\n    “" + excerpt(hit.text, excerpt_chars) + "”", style="dim italic")
     return text
 
 
-class ToolsPanel(_Panel):
-    """Each math tool call: arguments while it runs, then its one-line result or error."""
+class ToolsPanel(Panel):
+    """Each math tool call: its inputs, then its whole result (or error), drawn readably."""
 
     def __init__(self) -> None:
         super().__init__("Tools", classes="tools-panel")
@@ -135,45 +160,98 @@ class ToolsPanel(_Panel):
         self._refresh_calls()
 
     def finished(self, event: ToolResultEvent) -> None:
-        """A tool finished: show its summary (or its error)."""
+        """A tool finished: keep its result (or error)."""
         call = self._calls.setdefault(event.call_id, {"name": event.name, "args": {}})
-        call["state"] = "ok" if event.ok else "error"
-        call["summary"] = event.summary or (
-            _short(event.result.get("error", event.result))
-            if not event.ok
-            else _short(event.result)
-        )
+        call.update(state="ok" if event.ok else "error", result=event.result, summary=event.summary)
         self._refresh_calls()
 
+    def show_records(self, records: list[ToolCallRecord]) -> None:
+        """Show the tool calls of a stored answer."""
+        for i, record in enumerate(records):
+            self._calls[f"stored-{i}"] = {
+                "name": record.name,
+                "args": record.args,
+                "state": "ok" if record.ok else "error",
+                "result": record.result,
+                "summary": record.summary,
+            }
+        if records:
+            self._refresh_calls()
+
+    def interrupt(self) -> None:
+        """Mark calls that never reported back as stopped."""
+        stopped = [c for c in self._calls.values() if c["state"] == "running"]
+        for call in stopped:
+            call["state"] = "stopped"
+        if stopped:
+            self._refresh_calls()
+
+    @property
+    def running(self) -> bool:
+        """Whether a tool has started and not finished."""
+        return any(call["state"] == "running" for call in self._calls.values())
+
     def _refresh_calls(self) -> None:
-        marks = {"running": ("…", "yellow"), "ok": ("✓", "green"), "error": ("✗", "red")}
+        marks = {
+            "running": ("…", "yellow"),
+            "ok": ("✓", "green"),
+            "error": ("✗", "red"),
+            "stopped": ("■", "dim"),
+        }
         text = Text()
         names: list[str] = []
         for i, call in enumerate(self._calls.values()):
             mark, colour = marks[call["state"]]
             names.append(f"{call['name']} {mark}")
             if i:
-                text.append("\n")
+                text.append("\n\n")
             text.append(f"{mark} ", style=colour)
             text.append(call["name"], style="bold")
-            text.append("(" + _short(call["args"], 70) + ")", style="dim")
-            if "summary" in call:
-                text.append(
-                    "\n    " + call["summary"], style="" if call["state"] == "ok" else "red"
-                )
-        self.title = "Tools · " + ", ".join(names)
+            summary = str(call.get("summary") or "")
+            if summary and summary != call["name"] and call["state"] == "ok":
+                text.append(" — " + summary.removeprefix(call["name"] + ": "))
+            text.append("\n")
+            result = call.get("result")
+            if call["state"] == "stopped":
+                result = {"stopped": "the answer was stopped before this tool finished"}
+            details = tool_details(call["args"], result, ok=call["state"] != "error")
+            text.append_text(_indent(details, "  "))
+        title = "Tools · " + ", ".join(names)
+        if len(self._calls) == 1:
+            call = next(iter(self._calls.values()))
+            found = gist(call.get("result")) if call["state"] == "ok" else None
+            title += f" · {found}" if found else ""
+        self.title = title
         self._render_body(text)
 
 
-class VerificationPanel(_Panel):
+def gist(result: dict[str, Any] | None) -> str | None:
+    """A few words of a result for a panel title (a Hessian's classified points), or None."""
+    points = (result or {}).get("points")
+    if not isinstance(points, list) or not points:
+        return None
+    parts = []
+    for p in points[:3]:
+        if isinstance(p, dict) and "classification" in p and isinstance(p.get("point"), dict):
+            where = ", ".join(str(v) for v in p["point"].values())
+            parts.append(f"{p['classification']} at ({where})")
+    return _short("; ".join(parts), 60) if parts else None
+
+
+def _indent(text: Text, prefix: str) -> Text:
+    """``text`` with every line indented by ``prefix``."""
+    return Text("\n").join(Text(prefix) + line for line in text.split("\n", allow_blank=True))
+
+
+class VerificationPanel(Panel):
     """Whether the mathematical claims of the draft held, and best-of-N candidate scores."""
 
     def __init__(self) -> None:
         super().__init__("Verification", classes="verification-panel")
-        self._verification: VerificationEvent | None = None
+        self._verification: VerificationEvent | VerificationRecord | None = None
         self._scores: dict[int, float] = {}
 
-    def verified(self, event: VerificationEvent) -> None:
+    def verified(self, event: VerificationEvent | VerificationRecord) -> None:
         """Record the latest verification outcome (a revision replaces the first draft's)."""
         self._verification = event
         self._refresh_view()
