@@ -137,6 +137,7 @@ RU_PENDING = {
     "vc-pac",
 }
 
+
 def _slug_params() -> list[object]:
     return [
         pytest.param(
