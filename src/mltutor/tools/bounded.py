@@ -24,10 +24,11 @@ signal handler or an asynchronous exception runs only when the C call returns. S
 from __future__ import annotations
 
 import contextlib
-import ctypes
+import itertools
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -61,6 +62,8 @@ def _timeout_error(timeout: float) -> ToolTimeout:
 def _die_with_parent() -> None:
     """Linux: the kernel kills this worker when the process that forked it exits."""
     with contextlib.suppress(Exception):
+        import ctypes
+
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
@@ -335,9 +338,65 @@ class _Deadline(BaseException):
 
 
 def _set_async_exc(thread_id: int, exc: type[BaseException] | None) -> None:
+    import ctypes
+
     ctypes.pythonapi.PyThreadState_SetAsyncExc(
         ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc else None
     )
+
+
+class _Watchdog:
+    """One daemon thread that raises :class:`_Deadline` into threads whose watched call overran
+    (a thread per call would cost about a millisecond to start)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._armed: dict[int, tuple[float, int]] = {}  # token: (deadline, thread id)
+        self._fired: set[int] = set()
+        self._tokens = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, timeout: float) -> int:
+        with self._cond:
+            token = next(self._tokens)
+            self._armed[token] = (time.monotonic() + timeout, threading.get_ident())
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="mltutor-deadline", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+            return token
+
+    def disarm(self, token: int) -> None:
+        with self._cond:
+            self._armed.pop(token, None)
+            if token in self._fired:  # fired but maybe not delivered yet: cancel it
+                self._fired.discard(token)
+                _set_async_exc(threading.get_ident(), None)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                for token, (deadline, thread_id) in list(self._armed.items()):
+                    if deadline <= now:
+                        del self._armed[token]
+                        self._fired.add(token)
+                        _set_async_exc(thread_id, _Deadline)
+                soonest = min((d for d, _ in self._armed.values()), default=None)
+                self._cond.wait(None if soonest is None else max(0.0, soonest - now))
+
+
+_WATCHDOG = _Watchdog()
+
+
+def _new_watchdog_after_fork() -> None:
+    global _WATCHDOG
+    _WATCHDOG = _Watchdog()  # the parent's thread and lock did not come along
+
+
+os.register_at_fork(after_in_child=_new_watchdog_after_fork)
 
 
 def run_watched(fn: Callable[..., T], *args: Any, timeout: float, **kwargs: Any) -> T:
@@ -348,31 +407,13 @@ def run_watched(fn: Callable[..., T], *args: Any, timeout: float, **kwargs: Any)
     """
     if getattr(_state, "active", False):
         return fn(*args, **kwargs)
-    thread_id = threading.get_ident()
-    lock = threading.Lock()
-    finished = threading.Event()
-    fired = False
-
-    def watchdog() -> None:
-        nonlocal fired
-        if finished.wait(timeout):
-            return
-        with lock:
-            if not finished.is_set():
-                fired = True
-                _set_async_exc(thread_id, _Deadline)
-
     _state.active = True
-    guard = threading.Thread(target=watchdog, name="mltutor-deadline", daemon=True)
-    guard.start()
+    token = _WATCHDOG.arm(timeout)
     try:
         try:
             return fn(*args, **kwargs)
         finally:
-            with lock:
-                finished.set()
-                if fired:  # fired but maybe not delivered yet: cancel it
-                    _set_async_exc(thread_id, None)
+            _WATCHDOG.disarm(token)
             _state.active = False
     except _Deadline:
         _state.active = False
