@@ -119,39 +119,7 @@ def test_missing_notes_dir(tmp_path: Path) -> None:
 
 # -- Russian ------------------------------------------------------------------------------------
 
-# The notes whose Russian is written by another helper, still in progress: remove once they land.
-RU_PENDING = {
-    "mcmc",
-    "multiple-testing",
-    "numerical-stability",
-    "numpy-pandas",
-    "probability",
-    "random-projections",
-    "regularization",
-    "scaling-laws",
-    "second-order-optimization",
-    "spectral-methods",
-    "statistics",
-    "test-time-compute",
-    "time-series",
-    "vc-pac",
-}
-
-
-def _slug_params() -> list[object]:
-    return [
-        pytest.param(
-            n.slug,
-            marks=pytest.mark.xfail(strict=False, reason="Russian not written yet"),
-            id=n.slug,
-        )
-        if n.slug in RU_PENDING
-        else pytest.param(n.slug, id=n.slug)
-        for n in load_notes()
-    ]
-
-
-@pytest.mark.parametrize("slug", _slug_params())
+@pytest.mark.parametrize("slug", [n.slug for n in load_notes()])
 def test_every_bundled_question_has_russian(slug: str) -> None:
     questions = load_questions(slug)
     assert questions
@@ -163,7 +131,7 @@ def test_every_bundled_question_has_russian(slug: str) -> None:
         assert q.text_in("ru") == q.question_ru and q.text_in("en") == q.question
 
 
-@pytest.mark.parametrize("slug", _slug_params())
+@pytest.mark.parametrize("slug", [n.slug for n in load_notes()])
 def test_every_bundled_note_has_russian_sections(slug: str) -> None:
     """After ``## Кратко`` come Russian sections; one at least beyond the summary itself."""
     (note,) = [n for n in load_notes() if n.slug == slug]
