@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from mltutor.agent.errors import AgentError, Cancelled, ProviderError
 from mltutor.agent.events import Citation, ErrorEvent, Event
+from mltutor.agent.grading import Grader, create_grader
 from mltutor.agent.llm import ChatModel
 from mltutor.agent.service import (
     Progress,
@@ -83,6 +84,7 @@ class Tutor:
         *,
         model_factory: ModelFactory | None = None,
         retriever_factory: RetrieverFactory | None = None,
+        grader_factory: Callable[[Settings], Grader] | None = None,
     ) -> None:
         self.settings = settings
         self._model_factory = model_factory or self._default_model
@@ -91,6 +93,8 @@ class Tutor:
         self._lock = threading.RLock()
         self._model: ChatModel | None = None
         self._judge: ChatModel | None = None
+        self._grader: Grader | None = None
+        self._grader_factory = grader_factory or (lambda settings: create_grader(settings))
         self._retriever: Retriever | None = None
         self._graph: Any = None
         self._reader: Any = None
@@ -143,13 +147,28 @@ class Tutor:
                         model="", endpoint="", embedded=False, ready=False, detail=exc.message
                     )
                     raise
+            grader = self.grader()
             self._graph = build_graph(
-                self._model, self.toolbox, self._retriever, checkpointer=self._checkpointer
+                self._model,
+                self.toolbox,
+                self._retriever,
+                checkpointer=self._checkpointer,
+                statements=grader,
+                bank_match=lambda q: bank_match(grader, q),
+                lookup=grader.questions.get,
             )
             report("ready", 1.0)
 
     def status(self) -> ServiceStatus:
         return self._status
+
+    def grader(self) -> Grader:
+        """The shared grader: interview grading, the tutor's prose checks, evals. Deterministic
+        unless ``judge`` is on; built once, on first use."""
+        with self._lock:
+            if self._grader is None:
+                self._grader = self._grader_factory(self.settings)
+            return self._grader
 
     def _reader_graph(self) -> Any:
         """A model-free graph over the same checkpointer, for reading transcripts."""
@@ -364,6 +383,16 @@ class Tutor:
         self._closers.clear()
         with contextlib.suppress(Exception):
             self._conn.close()
+
+
+def bank_match(grader: Grader, question: str) -> tuple[str, float] | None:
+    """The bank question ``question`` asks, when the grader's matcher is confident of it."""
+    from mltutor.agent.grading.rubric import MATCH_THRESHOLD
+
+    ranked = grader.matcher.ranked(question)
+    if ranked and ranked[0][1] >= MATCH_THRESHOLD:
+        return ranked[0][0].id, ranked[0][1]
+    return None
 
 
 def create_service(settings: Settings, **factories: Any) -> Tutor:

@@ -21,8 +21,17 @@ from mltutor.agent.tutor.records import Candidate
 from mltutor.agent.tutor.scoring import agree
 from mltutor.agent.tutor.state import RunContext
 
-EARLY_STOP_SCORE = 0.85
-"""A candidate this good, agreeing with another, ends sampling."""
+
+def good(candidate: Candidate) -> bool:
+    """Nothing wrong was found in it: no failed formula, no statement contradicting the notes, no
+    citation of a source that was not retrieved. Two good candidates that agree end sampling."""
+    v = candidate.verification
+    return (
+        not v.claims_failed
+        and not v.count("contradicted")
+        and candidate.details.get("citations", 1.0) >= 1.0
+    )
+
 
 Emit = Callable[[str, int], None]
 """Streams a piece of candidate ``index``'s text to the user."""
@@ -77,7 +86,8 @@ def sample_candidates(
         latest = out[-1]
         if (
             latest is not best
-            and best.score >= EARLY_STOP_SCORE
+            and good(best)
+            and good(latest)
             and agree(best.own_text, latest.own_text)
         ):
             return True  # two good candidates say the same: more samples would not change it
@@ -107,4 +117,4 @@ def sample_candidates(
     return out
 
 
-__all__ = ["EARLY_STOP_SCORE", "sample_candidates", "stream_text"]
+__all__ = ["good", "sample_candidates", "stream_text"]
