@@ -177,8 +177,12 @@ def _first_line(exc: BaseException) -> str:
 
 
 def explain(kind: StorageKind, path: Path, what: str, detail: str = "") -> str:
-    """The user-facing message for a failure of ``kind`` on ``what`` stored at ``path``."""
-    tail = f" ({detail})" if detail else ""
+    """The user-facing message for a failure of ``kind`` on ``what`` stored at ``path``.
+
+    A full disk and a read-only directory are said plainly, without the library's wording of them
+    (Chroma reports a full disk as "Error in compaction").
+    """
+    tail = f" ({detail})" if detail and kind in ("locked", "corrupt", "io") else ""
     if kind == "locked":
         return (
             f"{what} ({path}) is locked by another program{tail}; close that program or wait, "

@@ -262,3 +262,125 @@ def test_failure_during_search_reopens_once(
     monkeypatch.setattr(ChunkStore, "query", broken)
     with pytest.raises(KnowledgeError, match="search failed twice"):
         small_kb.search("eigenvalue", k=1)
+
+
+# -- issue 15: locked, full and read-only disks; builds aside ------------------------------------
+
+
+def _synthetic_kb(data: Path, notes: Path, recorder: Recorder | None = None) -> KnowledgeBase:
+    from .conftest import random_embed
+
+    return KnowledgeBase(
+        data_dir=data, chroma_url=None, notes_dir=notes, embed=random_embed, progress=recorder
+    )
+
+
+def test_locked_index_is_waited_for_not_rebuilt(
+    tmp_path: Path, synthetic_notes: Path, recorder: Recorder
+) -> None:
+    import subprocess
+    import sys
+
+    kb = _synthetic_kb(tmp_path / "data", synthetic_notes)
+    kb.ensure_index()
+    kb.close()
+    db = tmp_path / "data" / "index" / "notes" / "chroma.sqlite3"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time\n"
+            "h = sqlite3.connect(sys.argv[1])\n"
+            "h.execute('PRAGMA locking_mode=EXCLUSIVE'); h.execute('BEGIN EXCLUSIVE')\n"
+            "h.execute('SELECT count(*) FROM collections').fetchall()\n"
+            "h.execute('CREATE TABLE IF NOT EXISTS lock_probe (x)')\n"
+            "print('held', flush=True); time.sleep(3); h.rollback()\n",
+            str(db),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    kb = _synthetic_kb(tmp_path / "data", synthetic_notes, recorder)
+    started = time.perf_counter()
+    kb.ensure_index()
+    assert time.perf_counter() - started > 1.0  # it waited for the other program
+    assert kb.last_build_embedded == 0 and recorder.messages == []  # and did not rebuild
+    assert kb.search("eigenvalue", k=1)[0].topic == "linear-algebra"
+    holder.wait(30)
+    kb.close()
+
+
+def test_disk_full_during_a_build_says_so(tmp_path: Path) -> None:
+    from ..fs_faults import small_tmpfs
+
+    if not any(
+        (real_notes := Path(__file__).parents[2] / "src/mltutor/knowledge/notes").glob("*.md")
+    ):
+        pytest.skip("no bundled notes")
+    with small_tmpfs("3m") as fs:
+        kb = _synthetic_kb(fs / "data", real_notes)
+        with pytest.raises(KnowledgeError) as err:
+            kb.search("sigmoid derivative")
+        kb.close()
+        assert err.value.kind == "disk_full", err.value.message
+        message = err.value.message
+        assert "is full" in message and "free some space" in message
+        assert "compaction" not in message.lower()
+        leftovers = [p.name for p in (fs / "data" / "index").iterdir()]
+        assert not [n for n in leftovers if n.startswith(".notes-build-")], leftovers
+
+
+def test_failed_rebuild_leaves_the_old_index_untouched(
+    tmp_path: Path, synthetic_notes: Path
+) -> None:
+    from ..fs_faults import fill_up, small_tmpfs, snapshot
+
+    with small_tmpfs("8m") as fs:
+        data = fs / "data"
+        kb = _synthetic_kb(data, synthetic_notes)
+        kb.ensure_index()
+        before_chunks = len(kb._note_chunks)
+        kb.close()
+        (synthetic_notes / "statistics.md").write_text(
+            (synthetic_notes / "statistics.md").read_text(encoding="utf-8")
+            + "\n\n## Added later\n\nA new section on the jackknife.\n",
+            encoding="utf-8",
+        )
+        index_before = snapshot(data / "index" / "notes")
+        fill_up(fs)
+        kb = _synthetic_kb(data, synthetic_notes)
+        with pytest.raises(KnowledgeError) as err:
+            kb.ensure_index()
+        kb.close()
+        assert err.value.kind == "disk_full" and "is full" in err.value.message
+        assert snapshot(data / "index" / "notes") == index_before
+        assert not list((data / "index").glob(".notes-build-*"))
+        (fs / "filler").unlink()
+        kb = _synthetic_kb(data, synthetic_notes)
+        kb.ensure_index()
+        assert len(kb._note_chunks) == before_chunks + 1
+        assert kb.search("jackknife", k=1)[0].topic == "statistics"
+        kb.close()
+
+
+def test_read_only_data_dir_is_a_clear_error(tmp_path: Path, synthetic_notes: Path) -> None:
+    from ..fs_faults import make_read_only, small_tmpfs, snapshot
+
+    with small_tmpfs("8m") as fs:
+        data = fs / "data"
+        kb = _synthetic_kb(data, synthetic_notes)
+        kb.ensure_index()
+        kb.close()
+        before = snapshot(data)
+        make_read_only(fs)
+        kb = _synthetic_kb(data, synthetic_notes)
+        with pytest.raises(KnowledgeError) as err:
+            kb.search("eigenvalue")
+        kb.close()
+        assert err.value.kind == "read_only" and "read-only" in err.value.message
+        assert snapshot(data) == before
+        fresh = _synthetic_kb(fs / "never-created", synthetic_notes)
+        with pytest.raises(KnowledgeError) as none:
+            fresh.search("eigenvalue")
+        assert none.value.kind == "read_only"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,7 @@ import pytest
 from mltutor.knowledge.base import KnowledgeBase, open_knowledge_base
 from mltutor.knowledge.errors import KnowledgeError
 
+from ..fs_faults import MLTUTOR, cli_env
 from .conftest import STUDY_GUIDE, Recorder
 
 GUIDE_MD = """# My study guide
@@ -257,3 +261,209 @@ def test_deleted_material_index_is_rebuilt_from_files(
     assert recorder.saw("missing from the index")
     assert [d.chunks for d in kb2.list_user_files()] == [3]
     kb2.close()
+
+
+# -- issue 15: encodings, sizes, symlink loops, interrupted adds --------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_with_bom_are_decoded(
+    small_kb: KnowledgeBase, tmp_path: Path, encoding: str
+) -> None:
+    import codecs
+
+    bom = {"utf-16": b"", "utf-16-be": codecs.BOM_UTF16_BE, "utf-32": b""}[encoding]
+    f = tmp_path / "notes16.md"
+    f.write_bytes(bom + GUIDE_MD.replace("zebra", "зебра").encode(encoding))
+    assert f.read_bytes()[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    assert small_kb.add_user_file(f) == 3
+    hit = small_kb.search("зебра gradient trick", k=1, topic="user")[0]
+    assert hit.citation == "notes16.md § Zebra gradient trick" and "зебра" in hit.text
+
+
+def test_utf16_without_bom_is_refused_with_advice(small_kb: KnowledgeBase, tmp_path: Path) -> None:
+    f = tmp_path / "nobom.txt"
+    f.write_bytes("plain words".encode("utf-16-le"))
+    with pytest.raises(KnowledgeError, match="binary") as err:
+        small_kb.add_user_file(f)
+    assert "UTF-16" in err.value.message
+
+
+def test_too_large_message_shows_exact_sizes(small_kb: KnowledgeBase, tmp_path: Path) -> None:
+    from mltutor.knowledge.user_material import MAX_BYTES
+
+    f = tmp_path / "huge.txt"
+    with open(f, "wb") as out:  # sparse: the size is real, the disk use is not
+        out.truncate(MAX_BYTES + 1)
+    with pytest.raises(KnowledgeError) as err:
+        small_kb.add_user_file(f)
+    message = err.value.message
+    assert f"{MAX_BYTES + 1:,} bytes" in message and f"{MAX_BYTES:,} bytes" in message
+    assert "(50 MiB; the limit is 50 MiB)" not in message
+
+
+def test_symlink_loop_is_a_clear_error(small_kb: KnowledgeBase, tmp_path: Path) -> None:
+    loop = tmp_path / "loop.md"
+    loop.symlink_to(loop)
+    with pytest.raises(KnowledgeError, match="symlink loop") as err:
+        small_kb.add_user_file(loop)
+    assert str(loop) in err.value.message
+
+
+def _interrupt_upserts_after(kb: KnowledgeBase, n: int, exc: BaseException) -> None:
+    store = kb._ensure_user()
+    real = store.collection.upsert
+    calls = {"n": 0}
+
+    def upsert(*args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        if calls["n"] > n:
+            raise exc
+        return real(*args, **kwargs)
+
+    store.collection.upsert = upsert
+
+
+def big_text(tmp_path: Path, word: str, sections: int = 700) -> Path:
+    f = tmp_path / f"{word}.txt"
+    f.write_text(
+        "\n\n".join(
+            f"{i}. Part {i}\n\n{word} paragraph {i} " + "filler " * 40 for i in range(sections)
+        ),
+        encoding="utf-8",
+    )
+    return f
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt(), RuntimeError("disk went away")])
+def test_interrupted_add_is_rolled_back(
+    tmp_path: Path, synthetic_notes: Path, recorder: Recorder, exc: BaseException
+) -> None:
+    from .conftest import random_embed
+
+    kb = KnowledgeBase(
+        data_dir=tmp_path / "data", chroma_url=None, progress=recorder, notes_dir=synthetic_notes,
+        embed=random_embed,
+    )  # fmt: skip
+    good = tmp_path / "guide.md"
+    good.write_text(GUIDE_MD, encoding="utf-8")
+    kb.add_user_file(good)
+    big = big_text(tmp_path, "okapi")
+    _interrupt_upserts_after(kb, 1, exc)  # one batch of 256 written, then stop
+    with pytest.raises(type(exc) if isinstance(exc, KeyboardInterrupt) else KnowledgeError):
+        kb.add_user_file(big)
+    if isinstance(exc, KeyboardInterrupt):
+        assert recorder.saw("interrupted; nothing of it was added (rolled back)")
+    assert [d.path for d in kb.list_user_files()] == [good.resolve()]
+    assert kb._user is not None and kb._user.collection.count() == 3  # rolled back at once
+    kb.close()
+    kb2 = KnowledgeBase(
+        data_dir=tmp_path / "data", chroma_url=None, notes_dir=synthetic_notes, embed=random_embed
+    )
+    kb2.ensure_index()
+    assert {c.source for c in kb2._user_chunks.values()} == {str(good.resolve())}
+    assert kb2._user is not None and kb2._user.count() == 3
+    kb2.close()
+
+
+def test_interrupted_update_keeps_the_previous_version(
+    tmp_path: Path, synthetic_notes: Path
+) -> None:
+    from .conftest import random_embed
+
+    kb = KnowledgeBase(
+        data_dir=tmp_path / "data", chroma_url=None, notes_dir=synthetic_notes, embed=random_embed
+    )
+    f = big_text(tmp_path, "capybara", sections=700)  # 300 chunks: two batches
+    n = kb.add_user_file(f)
+    f.write_text(f.read_text(encoding="utf-8").replace("capybara", "platypus"), encoding="utf-8")
+    _interrupt_upserts_after(kb, 1, KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        kb.add_user_file(f)
+    (doc,) = kb.list_user_files()
+    assert doc.chunks == n
+    texts = [c.text for c in kb._user_chunks.values()]
+    assert len(texts) == n and all("capybara" in t for t in texts)
+    kb.close()
+
+
+def test_readding_after_a_rollback_works(tmp_path: Path, synthetic_notes: Path) -> None:
+    from .conftest import random_embed
+
+    kb = KnowledgeBase(
+        data_dir=tmp_path / "data", chroma_url=None, notes_dir=synthetic_notes, embed=random_embed
+    )
+    f = big_text(tmp_path, "tapir", sections=700)
+    _interrupt_upserts_after(kb, 1, KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        kb.add_user_file(f)
+    kb.close()
+    kb = KnowledgeBase(
+        data_dir=tmp_path / "data", chroma_url=None, notes_dir=synthetic_notes, embed=random_embed
+    )
+    n = kb.add_user_file(f)
+    (doc,) = kb.list_user_files()
+    assert doc.chunks == n == len(kb._user_chunks) == 300
+    kb.close()
+
+
+# -- the command line, in real processes ---------------------------------------------------------
+
+
+def _cli(data: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*MLTUTOR, *args], env=cli_env(data), capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_cli_add_symlink_loop_does_not_stop_the_other_files(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    loop = tmp_path / "loop.md"
+    loop.symlink_to(loop)
+    good = tmp_path / "guide.md"
+    good.write_text(GUIDE_MD, encoding="utf-8")
+    done = _cli(data, "knowledge", "add", str(loop), str(good))
+    assert done.returncode == 2
+    assert "symlink loop" in done.stderr and "Traceback" not in done.stderr
+    assert f"added {good}: 3 chunks" in done.stdout
+    listed = _cli(data, "knowledge", "list", "--json")
+    assert [d["path"] for d in json.loads(listed.stdout)] == [str(good.resolve())]
+
+
+def test_cli_ctrl_c_during_a_large_add_adds_nothing_of_that_file(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    good = tmp_path / "guide.md"
+    good.write_text(GUIDE_MD, encoding="utf-8")
+    big = big_text(tmp_path, "numbat", sections=8000)
+    proc = subprocess.Popen(
+        [*MLTUTOR, "knowledge", "add", str(good), str(big)],
+        env=cli_env(data),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:  # wait until the big file is being embedded
+        seen.append(line)
+        if f"chunks of {big.name}" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, "".join(seen) + err
+    assert "interrupted" in err and "Traceback" not in err
+    assert f"added {good}: 3 chunks" in out
+    listed = _cli(data, "knowledge", "list", "--json")
+    assert [d["path"] for d in json.loads(listed.stdout)] == [str(good.resolve())]
+    from mltutor.knowledge.index import (
+        USER_COLLECTION,
+        ChunkStore,
+        persistent_client,
+        release_local,
+    )
+
+    store_dir = data / "index" / "user"
+    store = ChunkStore(persistent_client(store_dir), USER_COLLECTION)
+    sources = {m["source"] for m in store.get_all(["metadatas"])["metadatas"]}
+    release_local(store_dir)
+    assert sources == {str(good.resolve())}

@@ -182,16 +182,19 @@ def open_notes_local(
             "the knowledge index",
             prefix=f"cannot create the index directory {index_dir}: ",
         ) from exc
-    with _lock(data_dir, shared=True):
-        state = _probe(target, want, embed)
-    if isinstance(state, Opened):
-        return state
     waited: list[str] = []
 
     def waiting(holder: str) -> None:
+        if not waited:
+            progress("another mltutor process is building the knowledge index; waiting for it…")
         waited.append(holder)
-        progress("another mltutor process is building the knowledge index; waiting for it…")
 
+    with _lock(data_dir, shared=True, on_wait=waiting):
+        state = _probe(target, want, embed)
+    if isinstance(state, Opened):
+        if waited:
+            progress("using the knowledge index the other process built")
+        return state
     holder = f"pid {os.getpid()} building the index"
     with _lock(data_dir, on_wait=waiting, holder=holder):
         release_local(target)
