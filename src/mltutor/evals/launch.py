@@ -62,6 +62,23 @@ def check_solver(suite: Suite, solver: str | None) -> str:
     return solver
 
 
+class LockedGrader:
+    """The grader behind a lock: workers grade one answer at a time (its caches and the embedder
+    are not promised to be thread-safe; grading is CPU-bound, so nothing is lost)."""
+
+    def __init__(self, grader: Any) -> None:
+        self.grader = grader
+        self._lock = threading.Lock()
+
+    def grade(self, question: str, answer: str, **kwargs: Any) -> Any:
+        with self._lock:
+            return self.grader.grade(question, answer, **kwargs)
+
+    def check_statements(self, sentences: list[str], evidence: list[str], **kwargs: Any) -> Any:
+        with self._lock:
+            return self.grader.check_statements(sentences, evidence, **kwargs)
+
+
 def _locked(fn: Callable[..., Any]) -> Callable[..., Any]:
     lock = threading.Lock()
 
@@ -111,12 +128,18 @@ def build_resources(
         if grader is None and suite.kind in ("qa", "grading"):
             from mltutor.agent.grading import create_grader
 
-            grader = create_grader(settings, judge=judge if config.judge else None)
+            grader = LockedGrader(
+                create_grader(
+                    settings,
+                    judge=judge if config.judge else None,
+                    progress=lambda msg: report(str(msg)),
+                )
+            )
         grader_info = (
             {
                 "mode": "judge" if config.judge else "deterministic",
                 "judge_model": judge_info.name if judge_info else None,
-                "implementation": type(grader).__name__,
+                "implementation": type(getattr(grader, "grader", grader)).__name__,
             }
             if grader is not None
             else {}

@@ -157,9 +157,10 @@ def _score(
             metrics, details = score_qa(case, solution, resources.grader, resources.settings.tools)
         except CaseFailed:
             raise
-        except Exception as exc:
+        except Exception as exc:  # NoRubricError and friends carry a message for the user
+            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
             raise CaseFailed(
-                CaseError(kind="grader", message=f"grading failed: {type(exc).__name__}: {exc}")
+                CaseError(kind="grader", message=f"grading failed: {message}")
             ) from exc
     elif isinstance(case, DerivationCase):
         metrics, details = score_derivation(case, solution)
