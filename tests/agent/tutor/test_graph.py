@@ -57,6 +57,8 @@ def plain(value: Any) -> Any:
 def types(events: list[Any]) -> list[str]:
     out: list[str] = []
     for e in events:
+        if e.type == "phase":
+            continue
         if not out or out[-1] != e.type:
             out.append(e.type)
     return out

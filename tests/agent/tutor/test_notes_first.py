@@ -293,3 +293,14 @@ def test_arithmetic_in_prose_is_checked_like_any_claim() -> None:
     assert v.claims_checked == 2 and v.claims_failed == 1
     assert "2.0202" in v.failures[0]
     assert math_spans("Python 3.11 is the version we use.") == []
+
+
+def test_phases_say_what_is_happening_before_any_token() -> None:
+    model = ScriptedChatModel(["The subgradient argument [1] explains it."])
+    _, events = run(model, "Why does L1 regularization give sparse weights?")
+    phases = [(e.phase, e.detail) for e in events if e.type == "phase"]
+    names = [p for p, _ in phases]
+    assert names[:1] == ["retrieving"] and "reading" in names and "writing" in names
+    assert names.index("reading") < names.index("writing") < names.index("verifying")
+    reading = next(d for p, d in phases if p == "reading")
+    assert reading.endswith("tokens of notes and question") and reading[0].isdigit()

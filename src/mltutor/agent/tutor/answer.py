@@ -3,6 +3,8 @@ computed is stated, citations resolved, and one sentence says what was checked."
 
 from __future__ import annotations
 
+from typing import Any
+
 from mltutor.agent.events import Citation
 from mltutor.agent.tutor.records import Candidate, ToolRecord, VerificationRecord
 from mltutor.agent.tutor.scoring import cited_indices
@@ -121,4 +123,38 @@ def verified_sentence(v: VerificationRecord, tool_calls: list[ToolRecord]) -> st
     return text[:1].upper() + text[1:] + "."
 
 
-__all__ = ["compose_answer", "verification_summary", "verified_sentence"]
+def assistant_message(
+    answer: str,
+    citations: list[Citation],
+    hits: list[Citation],
+    tool_calls: list[ToolRecord],
+    v: VerificationRecord,
+    verified: str,
+    revisions: int,
+) -> dict[str, Any]:
+    """The answer as a transcript message, with what its panels showed (a resumed session shows
+    them again; the model's history only reads role and content)."""
+    return {
+        "role": "assistant",
+        "content": answer,
+        "citations": [c.label for c in citations],
+        "sources": [h.model_dump() for h in hits],
+        "tool_calls": [
+            {"name": c.name, "args": c.args, "ok": c.ok, "result": c.result, "summary": c.summary}
+            for c in tool_calls
+        ],
+        "verification": {
+            "claims_checked": v.claims_checked,
+            "claims_failed": v.claims_failed,
+            "failures": v.failures,
+            "revision": revisions,
+            "statements_checked": len(v.statements),
+            "statements_supported": v.count("supported"),
+            "statements_contradicted": v.count("contradicted"),
+            "summary": verification_summary(v),
+        },
+        "verified": verified,
+    }
+
+
+__all__ = ["assistant_message", "compose_answer", "verification_summary", "verified_sentence"]

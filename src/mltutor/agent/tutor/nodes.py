@@ -8,26 +8,28 @@ their results in the typed records of :mod:`.records`.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Collection
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from langgraph.runtime import Runtime
 
-from mltutor.agent.errors import ProviderError
 from mltutor.agent.events import (
     CandidateScoredEvent,
     Citation,
     FinalEvent,
+    PhaseEvent,
     RetrievalEvent,
     TokenEvent,
-    ToolResultEvent,
-    ToolStartedEvent,
     VerificationEvent,
 )
 from mltutor.agent.llm import ChatModel
 from mltutor.agent.tutor import prompts
-from mltutor.agent.tutor.answer import compose_answer, verification_summary, verified_sentence
+from mltutor.agent.tutor.answer import (
+    assistant_message,
+    compose_answer,
+    verification_summary,
+    verified_sentence,
+)
 from mltutor.agent.tutor.claims import verify
 from mltutor.agent.tutor.drafting import sample_candidates
 from mltutor.agent.tutor.lead import (
@@ -43,7 +45,8 @@ from mltutor.agent.tutor.records import Candidate, Intent, Lead, ToolRecord, Ver
 from mltutor.agent.tutor.routing import route, suggested_tools
 from mltutor.agent.tutor.scoring import score
 from mltutor.agent.tutor.state import RunContext, TutorState
-from mltutor.agent.tutor.toolbox import ToolBox, grounded
+from mltutor.agent.tutor.tool_calls import model_tools, run_tool
+from mltutor.agent.tutor.toolbox import ToolBox
 
 
 class Retriever(Protocol):
@@ -110,6 +113,7 @@ class TutorNodes:
 
     def retrieve(self, state: TutorState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         start = time.perf_counter()
+        runtime.stream_writer(PhaseEvent(run_id=runtime.context.run_id, phase="retrieving"))
         hits: list[Citation] = []
         intent = state["intent"]
         if self.retriever is not None:
@@ -148,79 +152,19 @@ class TutorNodes:
 
     # -- tools -----------------------------------------------------------------------------------
 
-    def _run_tool(
-        self,
-        name: str,
-        args: dict[str, Any],
-        origin: Literal["router", "model"],
-        runtime: Runtime[RunContext],
-        question: str,
-    ) -> ToolRecord:
-        call_id = uuid.uuid4().hex[:8]
-        run_id = runtime.context.run_id
-        runtime.stream_writer(
-            ToolStartedEvent(run_id=run_id, call_id=call_id, name=name, args=args, origin=origin)
-        )
-        record = self.toolbox.run(name, args, origin)
-        if origin == "model" and not grounded(args, question):
-            record = record.model_copy(
-                update={
-                    "grounded": False,
-                    "summary": record.summary
-                    + " (inputs not taken from the question: not used in the answer)",
-                }
-            )
-        runtime.stream_writer(
-            ToolResultEvent(
-                run_id=run_id,
-                call_id=call_id,
-                name=name,
-                ok=record.ok,
-                result=record.result,
-                summary=record.summary,
-            )
-        )
-        return record
-
     def tools(self, state: TutorState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         start = time.perf_counter()
         intent, question = state["intent"], state["question"]
         calls: list[ToolRecord] = []
         if intent.tool:
-            calls.append(self._run_tool(intent.tool, intent.args, "router", runtime, question))
+            calls.append(
+                run_tool(self.toolbox, intent.tool, intent.args, "router", runtime, question)
+            )
         elif intent.kind == "general" and self.model is not None:
             names = suggested_tools(question)
             if names:
-                calls += self._model_tools(question, names, runtime)
+                calls += model_tools(self.model, self.toolbox, question, names, runtime)
         return {"tool_calls": calls, "timings": _timed(state, "tools", start)}
-
-    def _model_tools(
-        self, question: str, names: list[str], runtime: Runtime[RunContext]
-    ) -> list[ToolRecord]:
-        assert self.model is not None
-        try:
-            completion = self.model.complete(
-                prompts.tool_selection_messages(question),
-                tools=self.toolbox.schemas(names),
-                tool_choice="auto",
-            )
-        except ProviderError as exc:
-            if exc.kind != "malformed_tool_call":
-                raise
-            return [
-                ToolRecord(
-                    name="tool_call",
-                    ok=False,
-                    origin="model",
-                    result={"error": exc.message},
-                    summary=exc.message,
-                )
-            ]
-        return [
-            self._run_tool(call.name, call.arguments, "model", runtime, question)
-            for call in completion.tool_calls[:2]
-            if call.name in names
-        ]
 
     # -- draft -----------------------------------------------------------------------------------
 
@@ -273,7 +217,13 @@ class TutorNodes:
         )
         plan = [0.2] if args else [0.2] + [0.8] * (max(1, ctx.best_of) - 1)
 
+        writing: set[int] = set()
+
         def emit(piece: str, index: int) -> None:
+            if index not in writing:
+                writing.add(index)
+                phase = f"candidate {index + 1}" if index else ""
+                runtime.stream_writer(PhaseEvent(run_id=ctx.run_id, phase="writing", detail=phase))
             runtime.stream_writer(TokenEvent(run_id=ctx.run_id, text=piece, candidate=index))
 
         def judge(own: str, index: int) -> Candidate:
@@ -292,6 +242,14 @@ class TutorNodes:
                         origin="tools",
                     )
                 )
+            prompt_tokens = sum(len(str(m.get("content", ""))) for m in messages) // 4
+            runtime.stream_writer(
+                PhaseEvent(
+                    run_id=ctx.run_id,
+                    phase="reading",
+                    detail=f"{prompt_tokens:,} tokens of notes and question",
+                )
+            )
             candidates += sample_candidates(
                 self.model,
                 messages,
@@ -314,6 +272,7 @@ class TutorNodes:
     ) -> Candidate:
         ctx = runtime.context
         if ctx.verify:
+            runtime.stream_writer(PhaseEvent(run_id=ctx.run_id, phase="verifying"))
             verification = verify(text, state.get("tool_calls", []), self.toolbox.limits)
             language = language_of(state["question"], ctx.language)
             statements = check_prose(own, state.get("hits", []), self.statements, language)
@@ -402,34 +361,15 @@ class TutorNodes:
             "citations": citations,
             "verification": best.verification,
             "messages": [
-                {
-                    "role": "assistant",
-                    "content": answer,
-                    "citations": [c.label for c in citations],
-                    # what the panels showed, so a resumed session shows them again
-                    "sources": [h.model_dump() for h in hits],
-                    "tool_calls": [
-                        {
-                            "name": c.name,
-                            "args": c.args,
-                            "ok": c.ok,
-                            "result": c.result,
-                            "summary": c.summary,
-                        }
-                        for c in tool_calls
-                    ],
-                    "verification": {
-                        "claims_checked": best.verification.claims_checked,
-                        "claims_failed": best.verification.claims_failed,
-                        "failures": best.verification.failures,
-                        "revision": state.get("revisions", 0),
-                        "statements_checked": len(best.verification.statements),
-                        "statements_supported": best.verification.count("supported"),
-                        "statements_contradicted": best.verification.count("contradicted"),
-                        "summary": verification_summary(best.verification),
-                    },
-                    "verified": verified,
-                }
+                assistant_message(
+                    answer,
+                    citations,
+                    hits,
+                    tool_calls,
+                    best.verification,
+                    verified,
+                    state.get("revisions", 0),
+                )
             ],
             "timings": _timed(state, "respond", start),
         }
