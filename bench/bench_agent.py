@@ -21,8 +21,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests.agent.fake_openai_server import FakeOpenAIServer, text  # noqa: E402
 
+from mltutor.agent.adapters import notes_retriever  # noqa: E402
 from mltutor.agent.events import Citation  # noqa: E402
-from mltutor.agent.facade import Tutor, notes_retriever  # noqa: E402
+from mltutor.agent.facade import Tutor  # noqa: E402
 from mltutor.agent.llm import EndpointConfig, OpenAIChatModel  # noqa: E402
 from mltutor.commands.ask import ask_once as run_once  # noqa: E402
 from mltutor.settings import Settings  # noqa: E402
