@@ -9,18 +9,31 @@ simple factor. The first test that fits is reported; none is reported when none 
 
 from __future__ import annotations
 
+import random
+from contextvars import ContextVar
 from typing import Any
 
 import sympy as sp
 
-from mltutor.tools.equivalence import evaluate, number_at, numeric_compare
+from mltutor.tools import moments
+from mltutor.tools.equivalence import (
+    evaluate,
+    in_domain,
+    number_at,
+    numeric_compare,
+    sample_points,
+)
 from mltutor.tools.render import plain
 
 _CONSTANTS = [sp.pi, sp.E, sp.log(2), sp.log(10), sp.sqrt(2), sp.sqrt(sp.pi)]
 
 
+# the domain of the step being diagnosed (the function differentiated, the claimed antiderivative)
+_GUARDS: ContextVar[tuple[Any, ...]] = ContextVar("diagnosis_guards", default=())
+
+
 def _same(a: Any, b: Any) -> bool:
-    return numeric_compare(a, b, samples=6).equal is True
+    return numeric_compare(a, b, samples=6, guards=_GUARDS.get()).equal is True
 
 
 def _readable(r: Any) -> str:
@@ -55,13 +68,15 @@ def _recognise(value: float) -> Any | None:
 
 def _constant_ratio(expected: Any, got: Any) -> Any | None:
     symbols = sorted(expected.free_symbols | got.free_symbols, key=str)
-    ratios = []
-    for k, v in enumerate(("3/10", "7/5", "-9/10", "2/3")):
-        point = {s: sp.Rational(v) + sp.Rational(k * (i + 1), 37) for i, s in enumerate(symbols)}
+    ratios: list[float] = []
+    guards = _GUARDS.get()
+    for point in sample_points(symbols, random.Random(11)):
         ea, eg = evaluate(expected, point), evaluate(got, point)
-        if ea is None or eg is None or ea == 0:
+        if ea is None or eg is None or ea == 0 or not in_domain(guards, point):
             continue
         ratios.append(eg / ea)
+        if len(ratios) == 4:
+            break
     if len(ratios) < 2 or any(abs(r - ratios[0]) > 1e-9 * max(1.0, abs(r)) for r in ratios):
         return None
     exact = _symbolic_ratio(expected, got)
@@ -145,8 +160,20 @@ def _calculus(expected: Any, got: Any, source: Any, antiderivative: Any) -> str 
             return "integrated instead of differentiating"
     if antiderivative is not None:
         integrand_var, claimed = antiderivative
+        claimed = claimed.as_independent(integrand_var, as_Add=True)[1]  # without + C
         if _same(claimed, sp.diff(expected, integrand_var)):
             return "differentiated the integrand instead of integrating it"
+    return None
+
+
+def _whole_terms(expected: Any, got: Any) -> str | None:
+    """A term of the result as written that is missing or extra: ``(x + 1)^3`` dropped whole."""
+    for t in sp.Add.make_args(expected)[:6]:
+        if len(sp.Add.make_args(expected)) > 1 and _same(got, expected - t):
+            return f"a term was dropped: {plain(t)}"
+    for t in sp.Add.make_args(got)[:6]:
+        if len(sp.Add.make_args(got)) > 1 and t.free_symbols and _same(got - t, expected):
+            return f"a term was added: {plain(t)}"
     return None
 
 
@@ -166,12 +193,41 @@ def _terms(expected: Any, got: Any) -> str | None:
             return f"a term was dropped: {plain(diff)}"
         if -diff in sp.Add.make_args(sp.expand(got)):
             return f"a term was added: {plain(-diff)}"
+    whole = _whole_terms(expected, got) or _one_term(expected, got)
+    if whole:
+        return whole
+    if len(sp.Add.make_args(diff)) == 1 and diff != 0 and len(plain(diff)) <= 40:
+        return f"the two sides differ by {plain(diff)}"
+    return None
+
+
+def _exponent(expected: Any, got: Any) -> str | None:
     for p in got.atoms(sp.Pow):
         for q in expected.atoms(sp.Pow):
             if p.base == q.base and p.exp != q.exp and _same(got.xreplace({p: q}), expected):
                 return f"wrong exponent: {plain(p)} should be {plain(q)}"
-    if len(sp.Add.make_args(diff)) == 1 and diff != 0:
-        return f"the two sides differ by {plain(diff)}"
+    return None
+
+
+def _one_term(expected: Any, got: Any) -> str | None:
+    """All terms agree but one: ``2x e^{x²}`` where ``4x² e^{x²}`` belongs."""
+    te, tg = set(sp.Add.make_args(sp.expand(expected))), set(sp.Add.make_args(sp.expand(got)))
+    only_e, only_g = te - tg, tg - te
+    if len(te) > 1 and len(only_e) == 1 and len(only_g) == 1:
+        (want,), (have,) = only_e, only_g
+        if len(plain(want)) + len(plain(have)) <= 60:
+            return f"the term {plain(have)} should be {plain(want)}"
+    return None
+
+
+def _simple_ratio(expected: Any, got: Any) -> str | None:
+    """A short non-constant factor: ``a·Var(X)`` where ``a²·Var(X)`` belongs."""
+    try:
+        r = sp.cancel(got / expected)
+    except (TypeError, ValueError, sp.PolynomialError):
+        return None
+    if r.free_symbols and sp.count_ops(r) <= 3 and _same(got, r * expected):
+        return f"off by a factor: the result is {_readable(r)} times the correct one"
     return None
 
 
@@ -180,6 +236,14 @@ def diagnose(
 ) -> str | None:
     """A short reason ``got`` differs from ``expected``; ``source`` is the unevaluated left side,
     ``antiderivative`` the (variable, claimed antiderivative) when the step is an integral."""
+    if antiderivative is not None:
+        var, claimed = antiderivative
+        guards: tuple[Any, ...] = (claimed.as_independent(var, as_Add=True)[1],)
+    elif isinstance(source, sp.Derivative):
+        guards = (source.expr,)
+    else:
+        guards = ()
+    token = _GUARDS.set(tuple(g for g in guards if g.free_symbols))
     try:
         if not expected.free_symbols and not got.free_symbols:
             return _numbers(expected, got)
@@ -193,6 +257,13 @@ def diagnose(
             return _factor_message(ratio)
         if _same(got * expected, sp.Integer(1)):
             return "the result is the reciprocal of the correct one"
-        return _terms(expected, got)
+        found = moments.explain(expected, got) or _exponent(expected, got)
+        found = found or _simple_ratio(expected, got)
+        found = found or _terms(expected, got)
+        if found and antiderivative is not None and found.startswith("the term"):
+            return f"after differentiating the antiderivative, {found}"
+        return found
     except (TypeError, ValueError, AttributeError, ArithmeticError, sp.PolynomialError):
         return None
+    finally:
+        _GUARDS.reset(token)

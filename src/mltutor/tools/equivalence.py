@@ -10,7 +10,7 @@ sampled at x >= 1 and ``arcsin`` in [-1, 1]; a disagreement is confirmed at 60 d
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -22,6 +22,8 @@ _RANGES = [(0.05, 0.95), (0.3, 3.0), (-3.0, 3.0), (-0.95, -0.05), (1.5, 6.0)]
 # tried after the first round when too few points lie in the domain (acosh(x/3), asin(4x), ...)
 _MORE_RANGES = [(1.05, 4.0), (-0.3, 0.3), (3.0, 12.0), (-4.0, -1.05), (0.01, 0.2), (-12.0, -3.0)]
 _MAX_POINTS = 28
+_SYMBOLIC_FIRST_OPS = 60
+_HUGE = sp.Integer(10) ** 100
 
 
 class Equivalence(BaseModel):
@@ -56,15 +58,31 @@ def _is_real_number(value: Any) -> bool:
     return bool(value.is_finite)
 
 
-def number_at(expr: Any, point: dict[Any, Any], digits: int = 30) -> Any | None:
+def is_rational_function(expr: Any) -> bool:
+    """No functions and no fractional powers: at a rational point the value is an exact Rational."""
+    if expr.atoms(sp.Function, sp.Derivative, sp.Integral, sp.Sum):
+        return False
+    return all(p.exp.is_Integer for p in expr.atoms(sp.Pow))
+
+
+def number_at(
+    expr: Any, point: dict[Any, Any], digits: int = 30, exact: bool | None = None
+) -> Any | None:
     """``expr`` at ``point`` as an exact Rational when it is one, else a Float of ``digits``
     significant digits; None where it is not a finite real number. An evaluation sympy cannot give
-    a single significant digit of (a cancellation to zero) is returned as exact 0."""
+    a single significant digit of (a cancellation to zero) is returned as exact 0. ``exact`` says
+    whether ``expr`` is a rational function (computed when not given): then the point is
+    substituted exactly, else it is passed to ``evalf`` (much faster than building the value)."""
     try:
-        value = expr.xreplace(point) if point else expr
-        if value.is_Rational:
-            return value
-        value = value.evalf(digits)
+        if exact is None:
+            exact = is_rational_function(expr)
+        if exact or not point:
+            value = expr.xreplace(point) if point else expr
+            if value.is_Rational:
+                return value
+            value = value.evalf(digits)
+        else:
+            value = expr.evalf(digits, subs=point)
     except (ZeroDivisionError, ValueError, TypeError, OverflowError, ArithmeticError):
         return None
     if value.free_symbols or value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
@@ -81,6 +99,8 @@ def number_at(expr: Any, point: dict[Any, Any], digits: int = 30) -> Any | None:
         value = re_part
     if isinstance(value, sp.Float) and value._prec < 20:
         return sp.Integer(0)
+    if abs(value) > _HUGE:  # at (or numerically at) a pole: not a point to compare at
+        return None
     return value
 
 
@@ -109,7 +129,7 @@ def same_number(va: Any, vb: Any) -> bool:
     return bool(diff <= _REL_TOL * scale)
 
 
-def _points(symbols: list[Any], rng: random.Random) -> Any:
+def sample_points(symbols: list[Any], rng: random.Random) -> Iterator[dict[Any, Any]]:
     """Random rational points: five ranges in turn, then wider and narrower ones."""
     ranges = _RANGES + _MORE_RANGES
     for k in range(_MAX_POINTS):
@@ -120,7 +140,7 @@ def _points(symbols: list[Any], rng: random.Random) -> Any:
         }
 
 
-def _in_domain(guards: Sequence[Any], point: dict[Any, Any]) -> bool:
+def in_domain(guards: Sequence[Any], point: dict[Any, Any]) -> bool:
     return all(number_at(g, point, 15) is not None for g in guards)
 
 
@@ -136,12 +156,13 @@ def numeric_compare(
     rng = random.Random(seed)
     agree = tried = 0
     need = min(3, samples)
-    for point in _points(symbols, rng):
+    exact_a, exact_b = is_rational_function(a), is_rational_function(b)
+    for point in sample_points(symbols, rng):
         if tried >= (samples if agree >= need else _MAX_POINTS) or (tried and not symbols):
             break
         tried += 1
-        va, vb = number_at(a, point), number_at(b, point)
-        if va is None or vb is None or not _in_domain(guards, point):
+        va, vb = number_at(a, point, exact=exact_a), number_at(b, point, exact=exact_b)
+        if va is None or vb is None or not in_domain(guards, point):
             continue
         if same_number(va, vb):
             agree += 1
@@ -155,7 +176,7 @@ def numeric_compare(
                 )
             continue
         # confirm the miss at higher precision
-        va2, vb2 = number_at(a, point, 60), number_at(b, point, 60)
+        va2, vb2 = number_at(a, point, 60, exact_a), number_at(b, point, 60, exact_b)
         if va2 is None or vb2 is None or same_number(va2, vb2):
             continue
         where = {str(s): float(v) for s, v in point.items()}
@@ -210,7 +231,9 @@ def symbolic_zero(diff: Any) -> bool:
     return False
 
 
-def compare(a: Any, b: Any, *, deep: bool = True, guards: Sequence[Any] = ()) -> Equivalence:
+def compare(
+    a: Any, b: Any, *, deep: bool = True, guards: Sequence[Any] = (), samples: int = 10
+) -> Equivalence:
     """Whether ``a`` equals ``b`` for all real values of their variables (where both are defined).
 
     ``guards`` are expressions that must be real at a sample point for it to count (the domain of
@@ -218,7 +241,9 @@ def compare(a: Any, b: Any, *, deep: bool = True, guards: Sequence[Any] = ()) ->
     ``simplify`` on hostile input is slow.
     """
     diff = a - b
-    if symbolic_zero(diff):
+    # expanding a large difference (sigmoids of sums, say) can take minutes: numbers first then
+    small = sp.count_ops(diff) <= _SYMBOLIC_FIRST_OPS
+    if small and symbolic_zero(diff):
         return Equivalence(equal=True, method="symbolic", detail="identical after expansion")
     if diff.is_Rational:
         return Equivalence(
@@ -230,9 +255,11 @@ def compare(a: Any, b: Any, *, deep: bool = True, guards: Sequence[Any] = ()) ->
                 else f"{_fmt(a, 10)} is not {_fmt(b, 10)}"
             ),
         )
-    result = numeric_compare(a, b, guards=guards)
+    result = numeric_compare(a, b, guards=guards, samples=samples)
     if result.equal is not None:
         return result
+    if not small and symbolic_zero(diff):
+        return Equivalence(equal=True, method="symbolic", detail="identical after expansion")
     if deep:
         try:
             if sp.simplify(diff) == 0:

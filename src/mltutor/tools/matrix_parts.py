@@ -27,9 +27,10 @@ _D = r"(?:d|∂|\\partial\s*|\\mathrm\s*\{\s*d\s*\}\s*)"
 _VAR = r"(?:\\(?:mathbf|boldsymbol|bm|vec)\s*\{\s*\\?[A-Za-z]+\s*\}|\\[A-Za-z]+|[A-Za-z]|[α-ωΑ-Ω])"
 _NABLA_RE = re.compile(rf"^(?:∇|\\nabla)\s*_\s*(?:\{{\s*(?P<b>{_VAR})\s*\}}|(?P<s>{_VAR}))")
 _OPERATOR_RE = re.compile(rf"^{_D}\s*/\s*{_D}\s*(?P<w>{_VAR})(?![A-Za-z])")
-_LEIBNIZ_RE = re.compile(rf"^{_D}(?P<f>[A-Za-z])\s*/\s*{_D}(?P<w>{_VAR})(?![A-Za-z])")
+_LEIBNIZ_RE = re.compile(rf"^{_D}(?P<f>[A-Za-z][A-Za-z0-9]*)\s*/\s*{_D}(?P<w>{_VAR})(?![A-Za-z])")
 _FRAC_RE = re.compile(
-    rf"^\\[dt]?frac\s*\{{\s*{_D}\s*(?P<f>[A-Za-z]?)\s*\}}\s*\{{\s*{_D}\s*(?P<w>{_VAR})\s*\}}"
+    rf"^\\[dt]?frac\s*\{{\s*{_D}\s*(?P<f>(?:[A-Za-z][A-Za-z0-9]*)?)\s*\}}\s*"
+    rf"\{{\s*{_D}\s*(?P<w>{_VAR})\s*\}}"
 )
 _APPLIED_RE = re.compile(r"^([A-Za-z])\s*\(\s*[^()]*\)$")
 
@@ -84,9 +85,25 @@ def _named(name: str, defs: dict[str, Node]) -> Node:
     return defs[name]
 
 
+def _mark_names(text: str, defs: dict[str, Node]) -> str:
+    """Names of several letters defined earlier (``RSS``) kept whole for the matrix parser."""
+    for name in defs:
+        if len(name) > 1 and name.isalnum() and name not in matrixlang.GREEK.values():
+            text = re.sub(rf"(?<![A-Za-z\\]){name}(?![A-Za-z])", matrixlang.named(name), text)
+    return text
+
+
+_SUBSCRIPT_LETTERS = str.maketrans(
+    {"ₓ": "_x", "ᵢ": "_i", "ⱼ": "_j", "ₖ": "_k", "ₙ": "_n", "ₜ": "_t"}
+)
+
+
 def parse_part(text: str, defs: dict[str, Node]) -> MatrixPart:
     """One part of a matrix line: a gradient or a matrix expression, definitions substituted."""
-    text = text.strip()
+    text = text.strip().translate(_SUBSCRIPT_LETTERS)
+    m = _LEIBNIZ_RE.match(text) or _FRAC_RE.match(text)
+    prefix = text[: m.end()] if m else ""
+    text = prefix + _mark_names(text[len(prefix) :], defs)
     for pattern in (_FRAC_RE, _LEIBNIZ_RE):
         m = pattern.match(text)
         if m:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Literal
 
 import numpy as np
@@ -30,9 +31,12 @@ Status = Literal["ok", "wrong", "unverifiable", "unparsed"]
 _MARKER_RE = re.compile(
     r"\^\s*\{?\s*(?:T|\\top|\\intercal|⊤)\s*\}?(?![A-Za-z]*\()|ᵀ|⊤|‖|\\\||\\Vert|\|\|"
     r"|\\operatorname\s*\{\s*[Tt]r\s*\}|\\mathrm\s*\{\s*tr\s*\}|\\text\s*\{\s*tr\s*\}"
-    r"|\btr\s*\(|\\det\b|\bdet\s*\(|\\top\b|\\intercal\b"
+    r"|\b(?:tr|Tr|trace|det|logdet)\b|\\det\b|\\top\b|\\intercal\b"
 )
-_HEAD_RE = re.compile(r"^\s*([A-Za-z]|\\[A-Za-z]+|[α-ωΑ-Ω])\s*(?:\(([^()=]*)\))?\s*=(?!=)")
+_HEAD_RE = re.compile(
+    r"^\s*([A-Za-z][A-Za-z0-9]*|\\[A-Za-z]+|[α-ωΑ-Ω])\s*(?:\(([^()=]*)\))?\s*=(?!=)"
+)
+_FUNCTION_WORDS = frozenset({*matrixlang.FUNCS, "trace", "Tr", "logdet", "ln"})
 _N = 4
 _TRIALS = 3
 _TOL = 1e-6
@@ -51,11 +55,23 @@ class MatrixOutcome:
     status: Status
     message: str
     column: int | None = None
+    diagnosis: str | None = None
+
+
+_STAT_CALL_RE = re.compile(r"\b(?:P|Pr|E|Var|Cov|p)\s*[(\[][^()\[\]]*[)\]]")
+_CAPITAL_INVERSE_RE = re.compile(r"(?<![A-Za-z\\])[A-Z]\)?\s*(?:\^\s*\{?\s*-\s*1\s*\}?|⁻¹)")
+_CAPITALS_RE = re.compile(
+    r"(?<![A-Za-z\\])[A-Z](?:\s*⁻¹|\s*\^\s*\{?\s*-\s*1\s*\}?)?\s*[A-Z](?![A-Za-z])"
+)
 
 
 def is_matrix_line(line: str, state: MatrixState, no_scalar_last: bool) -> bool:
-    """Whether the line needs the matrix reading (transposes, norms, traces, matrix names)."""
+    """Whether the line needs the matrix reading: transposes, norms, traces, determinants, names
+    of matrices defined earlier, or inverses of capital letters multiplied together (AB)⁻¹."""
     if _MARKER_RE.search(line):
+        return True
+    bare = _STAT_CALL_RE.sub(" ", line)
+    if _CAPITAL_INVERSE_RE.search(bare) and _CAPITALS_RE.search(bare):
         return True
     stripped = line.lstrip()
     if stripped[:1] in ("=", "≈") and state.last is not None and no_scalar_last:
@@ -63,7 +79,6 @@ def is_matrix_line(line: str, state: MatrixState, no_scalar_last: bool) -> bool:
     return any(
         re.search(rf"(?<![A-Za-z\\]){re.escape(name)}(?![A-Za-z])", line)
         for name in state.definitions
-        if len(name) == 1
     )
 
 
@@ -87,9 +102,9 @@ def _draw(kinds: dict[str, str], wrt: str | None, rng: np.random.Generator, sym:
             env[name] = rng.standard_normal((_N, 1))
         else:
             m = rng.standard_normal((_N, _N))
-            if not name.isascii() or len(name) > 1:  # Σ, Λ: covariance-like
+            if len(name) > 1 and name in matrixlang.GREEK.values():  # Σ, Λ: covariance-like
                 m = m @ m.T + _N * np.eye(_N)
-            elif sym:
+            elif sym and name != wrt:
                 m = (m + m.T) / 2
             if name == wrt:
                 m = m + _N * np.eye(_N)
@@ -132,11 +147,12 @@ def _names(part: MatrixPart) -> set[str]:
 
 def _errors(
     parts: list[MatrixPart], kinds: dict[str, str], wrt: str | None, sym: bool
-) -> list[float] | None:
-    """Largest relative error of each consecutive pair over the trials; None when the values
-    cannot be computed or their shapes differ under this reading."""
+) -> list[tuple[float, float]] | None:
+    """Per consecutive pair, the largest relative error over the trials, and the same against the
+    transpose of the second value (a gradient in the other layout); None when the values cannot
+    be computed or their shapes differ under this reading."""
     rng = np.random.default_rng(0)
-    worst = [0.0] * (len(parts) - 1)
+    worst = [(0.0, 0.0)] * (len(parts) - 1)
     with np.errstate(all="ignore"):
         for _ in range(_TRIALS):
             for _attempt in range(10):
@@ -156,7 +172,10 @@ def _errors(
                     elif not (_is_zero(a) or _is_zero(b)):
                         return None
                 scale = max(float(np.linalg.norm(a)), float(np.linalg.norm(b)), 1e-12)
-                worst[k] = max(worst[k], float(np.linalg.norm(a - b)) / scale)
+                err = float(np.linalg.norm(a - b)) / scale
+                square = a.shape == b.shape and a.shape[0] == a.shape[1] > 1
+                err_t = float(np.linalg.norm(a - b.T)) / scale if square else float("inf")
+                worst[k] = (max(worst[k][0], err), max(worst[k][1], err_t))
     return worst
 
 
@@ -164,7 +183,9 @@ def _is_zero(a: np.ndarray) -> bool:
     return a.shape == (1, 1) and a[0, 0] == 0
 
 
-def _reading(parts: list[MatrixPart]) -> tuple[dict[str, str], list[float]] | None:
+def _reading(
+    parts: list[MatrixPart],
+) -> tuple[dict[str, str], list[tuple[float, float]]] | None:
     """The first assignment of shapes under which every part can be computed, with its errors."""
     names: set[str] = set()
     for p in parts:
@@ -192,34 +213,103 @@ def _condition_like(part: MatrixPart) -> bool:
     return node[0] in ("var", "num")
 
 
-def _judge(a: MatrixPart, b: MatrixPart, err: float, sym_err: float | None) -> MatrixOutcome:
+def _judge(
+    a: MatrixPart, b: MatrixPart, errors: tuple[float, float], sym_err: float | None
+) -> MatrixOutcome:
+    err, err_t = errors
+    is_grad = isinstance(a, Grad) or isinstance(b, Grad)
     if err <= _TOL:
-        kind = "gradient" if isinstance(a, Grad) or isinstance(b, Grad) else "identity"
+        kind = "gradient" if is_grad else "identity"
         return MatrixOutcome("ok", f"verified numerically on random matrices ({kind})")
+    if is_grad and err_t <= _TOL:
+        return MatrixOutcome(
+            "unverifiable",
+            "this is the transpose of the gradient: right in numerator layout, while the "
+            "gradient in denominator layout has the shape of the variable",
+        )
     if sym_err is not None and sym_err <= _TOL:
         return MatrixOutcome(
             "unverifiable",
             "holds only when the matrices are symmetric, which this line does not say",
         )
-    if _condition_like(a) or _condition_like(b):
+    other = b if isinstance(a, Grad) else a
+    if (is_grad and not isinstance(other, Grad) and other[0] == "num") or (
+        not is_grad and (_condition_like(a) or _condition_like(b))
+    ):
         return MatrixOutcome(
             "unverifiable",
-            "states a property or a value (it fails for general matrices, so it depends on what "
-            "the letters are, e.g. orthogonal or symmetric)",
+            "states a property or a condition (it fails for general matrices, so it depends on "
+            "what the letters are, e.g. orthogonal or symmetric, or on a value being chosen)",
         )
-    is_grad = isinstance(a, Grad) or isinstance(b, Grad)
     if not is_grad and _names(a) != _names(b):
         return MatrixOutcome(
             "unverifiable",
             "an equation between different unknowns (to be solved, not an identity): it cannot "
             "be checked on its own",
         )
-    what = "the gradient" if is_grad else "the two sides"
+    what = "the claimed gradient and the true one" if is_grad else "the two sides"
     return MatrixOutcome(
         "wrong",
         f"{what} differ on random matrices (relative error {err:.3g}; capital letters are "
         f"matrices, lowercase letters vectors)",
     )
+
+
+def _order_slip(a: MatrixPart, b: MatrixPart) -> str | None:
+    """``(AB)^T = A^T B^T``, ``(AB)^{-1} = A^{-1}B^{-1}``: the order was not reversed."""
+    if isinstance(a, Grad) or isinstance(b, Grad) or a[0] not in ("T", "inv"):
+        return None
+    inner, op = a[1], a[0]
+    if inner[0] == "*" and b[0] == "*" and b[1] == (op, inner[1]) and b[2] == (op, inner[2]):
+        what = "transposing" if op == "T" else "inverting"
+        return f"{what} a product reverses its order: (XY){'ᵀ' if op == 'T' else '⁻¹'} = " + (
+            "YᵀXᵀ" if op == "T" else "Y⁻¹X⁻¹"
+        )
+    return None
+
+
+def _factor_slip(a: MatrixPart, b: MatrixPart, kinds: dict[str, str]) -> str | None:
+    """The claim is a constant multiple (−1, 2, 1/2, ...) of the true value on every draw."""
+    wrt = a.wrt if isinstance(a, Grad) else b.wrt if isinstance(b, Grad) else None
+    rng = np.random.default_rng(1)
+    factors = []
+    with np.errstate(all="ignore"):
+        for _ in range(2):
+            env = _draw(kinds, wrt, rng, sym=False)
+            try:
+                va, vb = _value(a, env), _value(b, env)
+            except (ToolError, np.linalg.LinAlgError):
+                return None
+            if va.shape != vb.shape:
+                vb = vb.T if va.shape == vb.T.shape else vb
+            if va.shape != vb.shape or not np.all(np.isfinite(va)) or not np.any(va):
+                return None
+            k = float(np.sum(va * vb) / np.sum(va * va))
+            if float(np.linalg.norm(vb - k * va)) > 1e-6 * max(1.0, float(np.linalg.norm(vb))):
+                return None
+            factors.append(k)
+    if abs(factors[0] - factors[1]) > 1e-6 * max(1.0, abs(factors[0])):
+        return None
+    ratio = Fraction(factors[0]).limit_denominator(12)
+    if abs(float(ratio) - factors[0]) > 1e-6 or ratio in (0, 1):
+        return None
+    if ratio == -1:
+        return "sign flipped: the claim is the negative of the correct value"
+    return f"off by a constant factor: the claim is {ratio} times the correct value"
+
+
+def _defined_name(lhs: str) -> str | None:
+    """``L``, ``RSS``, ``L(w)``, ``\\hat{\\beta}``: the name a line defines, else None."""
+    m = _HEAD_RE.match(lhs + "=")
+    if m is not None and m.group(1) in _FUNCTION_WORDS:
+        return None
+    if m is not None and re.fullmatch(r"[A-Za-z][A-Za-z0-9]+", m.group(1)):
+        return m.group(1)
+    try:
+        node = matrixlang.parse(re.sub(r"\([^()]*\)\s*$", "", lhs))
+    except ToolError:
+        return None
+    return str(node[1]) if node[0] == "var" else None
 
 
 def _parts(line: str, state: MatrixState) -> tuple[list[MatrixPart], MatrixState, str | None]:
@@ -230,16 +320,14 @@ def _parts(line: str, state: MatrixState) -> tuple[list[MatrixPart], MatrixState
             raise ToolError("continues a chain, but no earlier expression could be read")
         texts = split_parts(stripped[1:])
         return [state.last, *(parse_part(t, defs) for t in texts)], state, None
-    head = _HEAD_RE.match(stripped)
     texts = split_parts(stripped)
-    if head is not None and len(texts) >= 2:
-        name = matrixlang.parse(head.group(1))
+    name = _defined_name(texts[0]) if len(texts) >= 2 else None
+    if name is not None and name not in defs and name != "I":
         rhs = parse_part(texts[1], defs)
-        new = name[0] == "var" and name[1] not in defs and name[1] != "I"
-        if new and not isinstance(rhs, Grad) and name[1] not in _names(rhs):
-            defs[name[1]] = rhs
+        if not isinstance(rhs, Grad) and name not in _names(rhs):
+            defs[name] = rhs
             rest = [rhs, *(parse_part(t, defs) for t in texts[2:])]
-            return rest, MatrixState(defs, None), name[1]
+            return rest, MatrixState(defs, None), name
     return [parse_part(t, defs) for t in texts], MatrixState(defs, None), None
 
 
@@ -267,13 +355,15 @@ def check_matrix_line(
         ), nxt
     kinds, errors = reading
     sym_errors: list[float] | None = None
-    if any(e > _TOL for e in errors):
+    if any(e > _TOL for e, _ in errors):
         wrt = next((p.wrt for p in parts if isinstance(p, Grad)), None)
-        sym_errors = _errors(parts, kinds, wrt, sym=True)
+        sym = _errors(parts, kinds, wrt, sym=True)
+        sym_errors = [e for e, _ in sym] if sym is not None else None
     outcome = MatrixOutcome("ok", "")
     for k, (a, b) in enumerate(itertools.pairwise(parts)):
         verdict = _judge(a, b, errors[k], sym_errors[k] if sym_errors else None)
         if verdict.status == "wrong":
+            verdict.diagnosis = _order_slip(a, b) or _factor_slip(a, b, kinds)
             return verdict, nxt
         if outcome.status == "ok":
             outcome = verdict

@@ -52,7 +52,7 @@ GREEK = {
 _NAME_OPEN, _NAME_CLOSE, _FRAC = "\ue000", "\ue001", "\ue002"
 _COMMAND_RE = re.compile(r"\\([A-Za-z]+)")
 _WRAPPED_RE = re.compile(r"\\(?:mathbf|boldsymbol|bm|vec|mathrm|mathit|text)\s*\{\s*([^{}]*?)\s*\}")
-_ACCENT_RE = re.compile(r"\\(hat|tilde|bar)\s*\{\s*([A-Za-z])\s*\}")
+_ACCENT_RE = re.compile(r"\\(hat|tilde|bar)\s*\{\s*\\?([A-Za-z]+)\s*\}")
 _IDENTITY_RE = re.compile(r"\bI_\{?[a-zA-Z0-9]\}?")
 _WORDS = {"trace": "tr", "Tr": "tr", "logdet": "logdet", "ln": "log"}
 _REPLACE = [
@@ -94,14 +94,15 @@ class _Tok:
     col: int
 
 
-def _named(name: str) -> str:
+def named(name: str) -> str:
+    """A name of several letters the tokenizer keeps whole."""
     return f"{_NAME_OPEN}{name}{_NAME_CLOSE}"
 
 
 def _command(m: re.Match[str]) -> str:
     cmd = m.group(1)
     if cmd in GREEK.values() or cmd in {"varepsilon", "epsilon"}:
-        return _named("epsilon" if cmd == "varepsilon" else cmd)
+        return named("epsilon" if cmd == "varepsilon" else cmd)
     if cmd in {"frac", "dfrac", "tfrac"}:
         return _FRAC
     if cmd in {"quad", "qquad"}:
@@ -115,10 +116,10 @@ def _normalize(text: str) -> str:
     for old, new in (("\\,", " "), ("\\;", " "), ("\\!", ""), ("\\ ", " ")):
         text = text.replace(old, new)
     text = _WRAPPED_RE.sub(lambda m: m.group(1), text)
-    text = _ACCENT_RE.sub(lambda m: _named(m.group(2) + m.group(1)), text)
+    text = _ACCENT_RE.sub(lambda m: named(m.group(2) + m.group(1)), text)
     text = _IDENTITY_RE.sub("I", text)
     text = _COMMAND_RE.sub(_command, text)
-    return "".join(_named(GREEK[c]) if c in GREEK else c for c in text)
+    return "".join(named(GREEK[c]) if c in GREEK else c for c in text)
 
 
 def _split_word(word: str, col: int) -> list[_Tok]:
@@ -326,4 +327,14 @@ def parse(text: str) -> Node:
     return _Parser(text).parse()
 
 
-__all__ = ["FUNCS", "GREEK", "Node", "default_kind", "evaluate", "names", "parse", "tokenize"]
+__all__ = [
+    "FUNCS",
+    "GREEK",
+    "Node",
+    "default_kind",
+    "evaluate",
+    "named",
+    "names",
+    "parse",
+    "tokenize",
+]

@@ -187,3 +187,57 @@ def _solve_linear(e: Any, atom: Any) -> Any | None:
     if slope == 0 or atom in slope.free_symbols:
         return None
     return sp.cancel(-num.xreplace({atom: 0}) / slope)
+
+
+def conditions(expr: Any) -> set[str]:
+    """Single events only ever conditioned on in ``expr`` (``fair`` in ``P(H | fair)``), never
+    themselves the event of a conditional probability: the candidate cases of total probability."""
+    found: set[str] = set()
+    events: set[str] = set()
+    for node in expr.atoms(Prob):
+        if len(node.args) == 2:
+            event = decode_event(node.args[1])
+            if len(event) == 1 and len(event[0]) == 1 and not event[0][0][1]:
+                found.add(event[0][0][0])
+            events |= {name for clause in decode_event(node.args[0]) for name, _ in clause}
+    return found - events
+
+
+def partitioned(expr: Any, cases: set[str], facts: Facts) -> Any:
+    """``expr`` (normalized) with ``cases`` taken as a partition: P(X) = Σ_c P(X ∩ c) for X not
+    mentioning a case, and P(X ∩ c ∩ d) = 0 for two different cases."""
+    mapping = {}
+    for atom in atoms_of(expr):
+        name = str(atom.name)
+        if not name.startswith("P("):
+            continue
+        names = set(name[2:-1].split(" ∩ "))
+        inside = names & cases
+        if len(inside) >= 2:
+            mapping[atom] = sp.Integer(0)
+        elif not inside:
+            mapping[atom] = sp.Add(
+                *(_atom("P", " ∩ ".join(sorted(names | {c}))) for c in sorted(cases))
+            )
+    return facts.apply(expr.xreplace(mapping))
+
+
+def explain(expected: Any, got: Any) -> str | None:
+    """The difference of two normalized sides as a multiple of one Var or Cov (``E[X²] = E[X]²``
+    misses Var(X)); None when it is not one."""
+    diff = sp.expand(expected - got)
+    atoms = atoms_of(diff)
+    if not atoms or diff == 0:
+        return None
+    firsts = {str(a.name)[2:-1] for a in atoms if str(a.name).startswith("E[")}
+    names = sorted({n for n in firsts if n.isalnum()})
+    candidates = [(f"Var({x})", _atom("E", f"{x}^2") - _atom("E", x) ** 2) for x in names]
+    for x, y in itertools.combinations(names, 2):
+        product = _atom("E", plain(sp.Symbol(x) * sp.Symbol(y)))
+        candidates.append((f"Cov({x}, {y})", product - _atom("E", x) * _atom("E", y)))
+    for label, value in candidates:
+        ratio = sp.cancel(diff / value)
+        if not ratio.free_symbols and ratio != 0:
+            k = "" if ratio == 1 else f"{plain(ratio)}·"
+            return f"the two sides differ by {k}{label}, which is not 0 in general"
+    return None

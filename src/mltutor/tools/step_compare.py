@@ -13,10 +13,11 @@ from typing import Any
 import sympy as sp
 
 from mltutor.tools import moments, sums
+from mltutor.tools.diagnosis import diagnose
 from mltutor.tools.equivalence import Equivalence, compare, number_at
 from mltutor.tools.errors import Unsupported
 from mltutor.tools.parsing import Part
-from mltutor.tools.parsing.objects import STAT_OBJECTS
+from mltutor.tools.parsing.objects import STAT_OBJECTS, Prob
 from mltutor.tools.render import plain
 
 
@@ -29,6 +30,10 @@ class PairResult:
     claimed: Any = None
     given: Any = None
     """For ``P(A) = 0.3`` with P(A) unknown so far: the equation it states (``atoms - value``)."""
+    diagnosis: str | None = None
+    """A diagnosis found while comparing (it then replaces the general one)."""
+    assumption: str | None = None
+    """What the step was taken to assume (the cases of total probability)."""
     antiderivative: tuple[Any, Any] | None = None
     """For an integral: (variable, claimed antiderivative); ``expected`` is then the integrand,
     not a value to show."""
@@ -130,40 +135,66 @@ def _independent_holds(a_raw: Any, b_raw: Any, facts: moments.Facts) -> bool:
     return compare(a, b, deep=False).equal is True
 
 
-def _at_lengths(a: Any, b: Any, facts: moments.Facts) -> Equivalence:
-    """Sums of symbolic length over indexed values: compare at a few concrete lengths."""
+def _meant_for_all_values(a: Any, b: Any) -> bool:
+    """A sum identity whose letters are all free (no x̂, no x* and no x̄ other than the mean of
+    the summed x_i, neither side a lone constant or letter): a counterexample at one length
+    refutes it."""
+    if any(side.is_Number or side.is_Symbol for side in (a, b)):
+        return False
+    tied: set[str] = set()
+    bound: set[Any] = set()
+    for node in a.atoms(sp.Sum) | b.atoms(sp.Sum):
+        index = node.limits[0][0]
+        bound.add(index)
+        tied |= {str(t.name).split("_", 1)[0] for t in sums.tied_symbols(node.function, index)}
+    for s in (a.free_symbols | b.free_symbols) - bound:
+        name = str(s.name)
+        if name.endswith(("hat", "tilde", "star")) or "*" in name:
+            return False
+        if name.endswith("bar") and name[:-3] not in tied:
+            return False
+    return True
+
+
+def _at_lengths(a: Any, b: Any, facts: moments.Facts) -> tuple[Equivalence, tuple[Any, Any] | None]:
+    """Sums of symbolic length over indexed values: compare at a few concrete lengths; with a
+    refuting length, also the two sides there (for the diagnosis)."""
     n_syms = sums.lengths(a) | sums.lengths(b)
     for n in sums.CONCRETE_LENGTHS:
         an, bn = sums.at_length([a, b], n_syms, n)
         an, bn = _value(prepare(an, facts)), _value(prepare(bn, facts))
         if sums.open_sums(an) or sums.open_sums(bn):
             break
-        res = compare(an, bn, deep=False, guards=_guards(an, bn))
+        res = compare(an, bn, deep=False, guards=_guards(an, bn), samples=4)
+        if res.equal is False and _meant_for_all_values(a, b):
+            res.detail = f"with n = {n} terms it does not hold: {res.detail}"
+            return res, (an, bn)
         if res.equal is not True:
             what = "does not hold" if res.equal is False else "could not be decided"
-            return Equivalence(
-                equal=None,
-                method="undecided",
-                detail=(
-                    f"with n = {n} terms it {what} ({res.detail}); a sum over indexed values of "
-                    f"unknown length is only checked for small n"
-                ),
+            detail = (
+                f"with n = {n} terms it {what} ({res.detail}); a sum over indexed values of "
+                f"unknown length is only checked for small n"
             )
+            return Equivalence(equal=None, method="undecided", detail=detail), None
     else:
         lengths = ", ".join(str(n) for n in sums.CONCRETE_LENGTHS)
-        return Equivalence(
-            equal=True, method="numeric", detail=f"equal for n = {lengths} at random values"
-        )
-    return Equivalence(equal=None, method="undecided", detail="a sum that cannot be written out")
+        detail = f"equal for n = {lengths} at random values"
+        return Equivalence(equal=True, method="numeric", detail=detail), None
+    detail = "a sum that cannot be written out"
+    return Equivalence(equal=None, method="undecided", detail=detail), None
 
 
-def compare_parts(prev: Part | Any, cur: Part, facts: moments.Facts) -> PairResult:
-    """Compare the part before with ``cur``."""
+def compare_parts(
+    prev: Part | Any, cur: Part, facts: moments.Facts, *, independent: bool = False
+) -> PairResult:
+    """Compare the part before with ``cur``; ``independent`` when the line says its random
+    variables or events are independent."""
     a_raw = prev.expr if isinstance(prev, Part) else prev
     b_raw = cur.expr
     if _is_indefinite(a_raw) or _is_indefinite(b_raw):
         return _integral_pair(a_raw, b_raw)
-    a_prep, b_prep = prepare(a_raw, facts), prepare(b_raw, facts)
+    a_prep = prepare(a_raw, facts, independent=independent)
+    b_prep = prepare(b_raw, facts, independent=independent)
     a, b = _value(a_prep), _value(b_prep)
     if a.has(sp.Derivative) or b.has(sp.Derivative):
         raise Unsupported("this derivative involves a function that is not defined")
@@ -174,7 +205,37 @@ def compare_parts(prev: Part | Any, cur: Part, facts: moments.Facts) -> PairResu
             res = Equivalence(equal=True, method="symbolic", detail="given")
             return PairResult(res, a, b, given=equation)
     if sums.open_sums(a) or sums.open_sums(b):
-        return PairResult(_at_lengths(a_raw, b_raw, facts), None, None)
+        res, concrete = _at_lengths(a_raw, b_raw, facts)
+        if concrete is None:
+            return PairResult(res, None, None)
+        hint = diagnose(*concrete)
+        keep = hint if hint and hint.startswith(("sign", "off by a constant")) else None
+        return PairResult(res, None, None, diagnosis=keep)
+    pair = _values(prev, cur, a, b, _guards(a_prep, b_prep))
+    if pair.result.equal is not False or not stat:
+        return pair
+    fallacy = _turned_around(a_raw, b, facts)
+    if fallacy:
+        pair.diagnosis = fallacy
+        return pair
+    cases = moments.conditions(a_raw + b_raw)
+    if len(cases) >= 2 and _holds(
+        moments.partitioned(a, cases, facts), moments.partitioned(b, cases, facts)
+    ):
+        listed = ", ".join(sorted(cases))
+        detail = f"by total probability, taking {listed} as the only cases"
+        res = Equivalence(equal=True, method="symbolic", detail=detail)
+        return PairResult(res, a, b, assumption=f"{listed} are the only cases")
+    if not independent and _independent_holds(a_raw, b_raw, facts):
+        detail = (
+            "it holds when the variables or events are independent, which this line does not say"
+        )
+        return PairResult(Equivalence(equal=None, method="undecided", detail=detail), a, b)
+    return pair
+
+
+def _values(prev: Part | Any, cur: Part, a: Any, b: Any, guards: list[Any]) -> PairResult:
+    """Two computed sides: the rounding rule for decimals, ≈ to 0.1%, else :func:`compare`."""
     approx = cur.relation == "≈"
     prev_decimals = prev.decimals if isinstance(prev, Part) else None
     if cur.decimals is not None and not a.free_symbols:
@@ -187,12 +248,38 @@ def compare_parts(prev: Part | Any, cur: Part, facts: moments.Facts) -> PairResu
             ok = bool(abs(va - vb) <= sp.Rational(1, 1000) * max(abs(va), abs(vb)))
             detail = f"{float(va):.6g} ≈ {float(vb):.6g}"
             return PairResult(Equivalence(equal=ok, method="numeric", detail=detail), a, b)
-    res = compare(a, b, guards=_guards(a_prep, b_prep))
-    if res.equal is False and stat and _independent_holds(a_raw, b_raw, facts):
-        res = Equivalence(
-            equal=None,
-            method="undecided",
-            detail="it holds when the variables or events are independent, which this line "
-            "does not say",
-        )
-    return PairResult(res, a, b)
+    return PairResult(compare(a, b, guards=guards), a, b)
+
+
+def _turned_around(a_raw: Any, b: Any, facts: moments.Facts) -> str | None:
+    """``P(D | T) = 0.95`` when 0.95 is P(T | D): the prosecutor's fallacy."""
+    if not (isinstance(a_raw, Prob) and len(a_raw.args) == 2) or b.free_symbols:
+        return None
+    turned = Prob(a_raw.args[1], a_raw.args[0])
+    swapped = _value(prepare(turned, facts))
+    if swapped.free_symbols:
+        return None
+    vs, vb = number_at(swapped, {}), number_at(b, {})
+    if vs is None or vb is None or abs(vs - vb) > sp.Rational(1, 200) * max(abs(vs), abs(vb)):
+        return None
+    return (
+        f"that is {turned}, not {a_raw}: the conditional probability was turned around "
+        "(the prosecutor's fallacy)"
+    )
+
+
+def _holds(a: Any, b: Any) -> bool:
+    return compare(a, b, deep=False).equal is True
+
+
+def learned_fact(first: Part | Any, last: Part, facts: moments.Facts) -> Any | None:
+    """After a line that holds: ``first = last`` as a fact when the first part names values
+    not known yet and the last part is known (``P(H) = … = 0.625``)."""
+    a_raw = first.expr if isinstance(first, Part) else first
+    if not moments.has_stat(a_raw):
+        return None
+    a = _value(prepare(a_raw, facts))
+    b = _value(prepare(last.expr, facts))
+    if not facts.unknown(a) or facts.unknown(b):
+        return None
+    return a - b

@@ -23,7 +23,7 @@ from mltutor.tools.parsing import names as nm
 from mltutor.tools.parsing.lexer import NAME, OP, tokenize
 from mltutor.tools.parsing.stat_forms import STAT_NAMES
 from mltutor.tools.render import plain
-from mltutor.tools.step_compare import compare_parts
+from mltutor.tools.step_compare import compare_parts, learned_fact
 
 Status = Literal["ok", "wrong", "unverifiable", "unparsed"]
 
@@ -59,6 +59,7 @@ class StepOutcome:
     expected: str | None = None
 
 
+_INDEPENDENT_RE = re.compile(r"independen|uncorrelated|\bi\.?i\.?d\b|⊥|\\perp", re.IGNORECASE)
 _COMMENT_RE = re.compile(r"(#|//|\(by\b|\(since\b).*$")
 _CLAUSE_RE = re.compile(r"[,;]?\s*\b(for|if|when|where|with)\b\s+[^=]*$")
 _PREFIX_RE = re.compile(r"^\s*(?:step\s*\d+\s*[:.)]|\(\d+\)|\d+[.)]\s)", re.IGNORECASE)
@@ -153,9 +154,8 @@ def check_line(text: str, state: State, limits: ToolLimits) -> tuple[StepOutcome
     line = clean(text)
     if matrix_steps.is_matrix_line(line, state.matrix, state.last is None):
         outcome, matrix = matrix_steps.check_matrix_line(line, state.matrix, limits)
-        return StepOutcome(outcome.status, outcome.message, outcome.column), state.after(
-            None, matrix=matrix
-        )
+        step = StepOutcome(outcome.status, outcome.message, outcome.column, outcome.diagnosis)
+        return step, state.after(None, matrix=matrix)
     got = _chain(line, state, limits)
     if isinstance(got, StepOutcome):
         return got, state.after(None)
@@ -167,23 +167,26 @@ def check_line(text: str, state: State, limits: ToolLimits) -> tuple[StepOutcome
             what = f"{name}({', '.join(params)})" if params else name
             return StepOutcome("ok", f"defines {what}"), nxt.after(chain[0].expr)
         return StepOutcome("ok", "starting expression"), nxt.after(chain[0].expr)
-    return _check_pairs(chain, nxt)
+    return _check_pairs(chain, nxt, independent=bool(_INDEPENDENT_RE.search(text)))
 
 
-def _check_pairs(chain: list[Any], state: State) -> tuple[StepOutcome, State]:
+def _check_pairs(
+    chain: list[Any], state: State, *, independent: bool = False
+) -> tuple[StepOutcome, State]:
     """Compare each part with the one before; the first wrong pair decides, else the first
     undecided one; values stated as given become facts for later lines."""
     facts = state.facts
     undecided: StepOutcome | None = None
     methods: list[str] = []
     givens: list[str] = []
+    assumptions: list[str] = []
     last = chain[-1].expr
     for prev, cur in itertools.pairwise(chain):
-        pair = compare_parts(prev, cur, facts)
+        pair = compare_parts(prev, cur, facts, independent=independent)
         result = pair.result
         if result.equal is False:
             source = prev.expr if isinstance(prev, Part) else prev
-            why = (
+            why = pair.diagnosis or (
                 diagnose(pair.expected, pair.claimed, source, pair.antiderivative)
                 if pair.expected is not None
                 else None
@@ -202,6 +205,12 @@ def _check_pairs(chain: list[Any], state: State) -> tuple[StepOutcome, State]:
             givens.append(f"{prev_text} = {cur.text}")
         else:
             methods.append(result.method)
+            if pair.assumption:
+                assumptions.append(pair.assumption)
+    if undecided is None:
+        fact = learned_fact(chain[0], chain[-1], facts)
+        if fact is not None:
+            facts = facts.learn(fact)
     nxt = state.after(last, facts=facts)
     if undecided is not None:
         return undecided, nxt
@@ -210,4 +219,6 @@ def _check_pairs(chain: list[Any], state: State) -> tuple[StepOutcome, State]:
     if not methods:
         return StepOutcome("ok", given_text), nxt
     message = how.get(methods[-1], "verified")
+    if assumptions:
+        message += " (assuming " + "; ".join(dict.fromkeys(assumptions)) + ")"
     return StepOutcome("ok", f"{message}; {given_text}" if given_text else message), nxt

@@ -111,19 +111,32 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token(NAME, f"{prev.value}_{digits}", prev.col, prev.space))
             i = j
             continue
-        if ch in spell.SUPERSCRIPT or ch == "⁻":
-            j, digits, neg = i, "", False
-            if text[j] == "⁻":
-                neg, j = True, j + 1
-            while j < n and text[j] in spell.SUPERSCRIPT:
-                digits, j = digits + spell.SUPERSCRIPT[text[j]], j + 1
-            if not digits:
-                raise ParseError("expected superscript digits after '⁻'", i + 1, text)
-            add(OP, "^", i)
-            if neg:
-                add(OP, "-", i)
-            add(NUM, digits, i)
+        if ch in spell.SUPERSCRIPT or ch in spell.SUPERSCRIPT_MORE:
+            j, run = i, ""
+            while j < n and (text[j] in spell.SUPERSCRIPT or text[j] in spell.SUPERSCRIPT_MORE):
+                run += spell.SUPERSCRIPT.get(text[j]) or spell.SUPERSCRIPT_MORE[text[j]]
+                j += 1
+            if run.lstrip("-").isdigit():
+                add(OP, "^", i)
+                if run.startswith("-"):
+                    add(OP, "-", i)
+                add(NUM, run.lstrip("-"), i)
+            else:  # 3ⁿ, xⁿ⁻¹: the superscript is a small expression
+                inner = tokenize(run)[:-1]
+                if not inner or (inner[-1].kind == OP and inner[-1].value in "+-"):
+                    raise ParseError("expected a superscript exponent", i + 1, text)
+                add(OP, "^", i)
+                add(OP, "(", i)
+                for t in inner:
+                    add(t.kind, t.value, i)
+                add(OP, ")", i)
             i = j
+            continue
+        if ch in spell.VULGAR_FRACTIONS:  # ½ is (1/2)
+            num, den = spell.VULGAR_FRACTIONS[ch]
+            for kind, value in ((OP, "("), (NUM, num), (OP, "/"), (NUM, den), (OP, ")")):
+                add(kind, value, i)
+            i += 1
             continue
         if ch == "*" and text[i : i + 2] == "**":
             add(OP, "^", i)

@@ -95,6 +95,8 @@ SUPERSCRIPT = {
     "⁸": "8",
     "⁹": "9",
 }
+# superscript letters and signs (xⁿ, eⁱˣ, xⁿ⁻¹); ⁻ alone before digits is a minus
+SUPERSCRIPT_MORE = {"⁻": "-", "⁺": "+", "ⁿ": "n", "ⁱ": "i", "ˣ": "x", "ᵏ": "k", "ʲ": "j", "ᵐ": "m"}
 SUBSCRIPT = {
     "₀": "0",
     "₁": "1",
@@ -106,6 +108,23 @@ SUBSCRIPT = {
     "₇": "7",
     "₈": "8",
     "₉": "9",
+    "ₐ": "a",
+    "ₑ": "e",
+    "ₒ": "o",
+    "ₓ": "x",
+    "ₕ": "h",
+    "ₖ": "k",
+    "ₗ": "l",
+    "ₘ": "m",
+    "ₙ": "n",
+    "ₚ": "p",
+    "ₛ": "s",
+    "ₜ": "t",
+    "ᵢ": "i",
+    "ⱼ": "j",
+    "ᵣ": "r",
+    "ᵤ": "u",
+    "ᵥ": "v",
 }
 ACCENTED = {"ŷ": "yhat", "ȳ": "ybar", "x̄": "xbar", "θ̂": "thetahat"}
 COMBINING = {"\u0302": "hat", "\u0304": "bar", "\u0305": "bar"}
@@ -212,3 +231,13 @@ LATEX_TEXT = {
 }
 # written for one name each: \Pr, \nabla, \sum
 LATEX_NAMES = {"Pr": "Pr", "nabla": "nabla", "E": "E"}
+VULGAR_FRACTIONS = {
+    "½": ("1", "2"),
+    "⅓": ("1", "3"),
+    "⅔": ("2", "3"),
+    "¼": ("1", "4"),
+    "¾": ("3", "4"),
+    "⅕": ("1", "5"),
+    "⅙": ("1", "6"),
+    "⅛": ("1", "8"),
+}

@@ -53,7 +53,7 @@ class StatForms(CalculusForms):
     def stat_form(self, tok: Token) -> Any | None:
         """``E[...]``, ``Var(...)``, ``Cov(...)``, ``P(...)``, ``p(a | b)``, ``∇...`` at a name."""
         name = tok.value
-        if name == "nabla":
+        if name == "nabla" or name.startswith("nabla_"):
             return self.parse_nabla(tok)
         if name == "E" and self.is_op("_") and self.peek(1).kind == OP:
             raise Unsupported(
@@ -125,8 +125,8 @@ class StatForms(CalculusForms):
         at_start = self.i - 1 == self.seg_start
         if self.is_op("^"):
             raise Unsupported("∇² (the Laplacian) cannot be checked here")
-        var = None
-        if self.is_op("_"):
+        var = nm.make_symbol(tok.value[6:]) if tok.value.startswith("nabla_") else None
+        if var is None and self.is_op("_"):
             self.advance()
             braced = self.is_op("{")
             if braced:
