@@ -381,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             parser.print_help()  # no terminal to draw on (piped, CI): the commands instead
             return EXIT_OK
-        from mltutor.tui.app import run_app  # lazy: Textual is imported only for the app
+        from mltutor.tui.shutdown import run_app  # lazy: Textual is imported only for the app
 
         try:
             return run_app()  # settings are loaded before the screen is taken over

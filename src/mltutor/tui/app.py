@@ -37,12 +37,12 @@ from mltutor.tui.service_host import (
     default_service_factory,
     view_for,
 )
-from mltutor.tui.shutdown import ExitGuard, run_app
 from mltutor.tui.state import ServiceView
 
 if TYPE_CHECKING:
     from mltutor.agent.service import TutorService
     from mltutor.settings import Settings
+    from mltutor.tui.shutdown import ExitGuard
 
 __all__ = [
     "FACTORY_ENV",
@@ -50,7 +50,6 @@ __all__ = [
     "TutorApp",
     "create_app",
     "default_service_factory",
-    "run_app",
 ]
 
 FIRST_FRAME_ENV = "MLTUTOR_TUI_FIRST_FRAME_FILE"
