@@ -47,6 +47,22 @@ HOSTILE = [
     "99999999999999!",
     "d/dx " * 200 + "x",
     "∫" * 100 + "x dx",
+    # issue 15: crashes on numbers; must be answered, never raised
+    "0.33333333333333333333333333333 = 1/3",
+    "(10^400)! = 1",
+    "10^(10^400)",
+    "1/3 = 0." + "3" * 3000,
+    # issue 14 notation pushed to extremes
+    "\\sum_{i=1}^{10^{9}} i^i = 1",
+    "Σ_{i=1}^{10^6} x_i = 0",
+    "E[" * 60 + "X" + "]" * 60,
+    "P(" * 40 + "A" + ")" * 40,
+    "P(A | B | C) = 1",
+    "∇_w " * 100 + "w",
+    "X^T" * 200,
+    "‖" * 30 + "x",
+    "tr(" * 50 + "X" + ")" * 50 + " = 1",
+    "sin^{-1}" * 100 + "(x)",
 ]
 
 ALPHABET = st.sampled_from(
@@ -78,6 +94,31 @@ ALPHABET = st.sampled_from(
         "e^",
         "≈",
         "\n",
+        # issue 14 notation
+        "Σ",
+        "\\sum_{i=1}^{n}",
+        "∇_w",
+        "E[",
+        "P(",
+        "Var(",
+        "|",
+        "ᵀ",
+        "^T",
+        "‖",
+        "\\|",
+        "⁻¹",
+        "\\top",
+        "tr(",
+        "det",
+        "sin^{-1}",
+        "asinh",
+        "½",
+        "ⁿ",
+        "∩",
+        "X",
+        "A",
+        "0.33333333333333333333333333333",
+        "10^400",
     ]
 )
 mathy = st.lists(ALPHABET, max_size=40).map("".join)
@@ -174,3 +215,16 @@ def test_source_never_evaluates_strings() -> None:
             if pattern.search(code) and "literal_eval" not in code:
                 offenders.append(f"{path.relative_to(SRC)}:{n}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(mathy, st.text(max_size=20)), min_size=1, max_size=4).map("\n".join))
+def test_check_derivation_never_raises(text: str) -> None:
+    """Issue 15: the checker answers every text with a report (a crash is a failed ask)."""
+    report = check_derivation(text, limits=ToolLimits(timeout_s=1.0))
+    assert report.verdict in {"correct", "incorrect", "unverifiable"}
+    assert len(report.steps) == sum(
+        1
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith(("#", "//"))
+    )

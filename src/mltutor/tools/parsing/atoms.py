@@ -49,10 +49,12 @@ class AtomForms(StatForms):
     def factorial(self, expr: Any, tok: Token) -> Any:
         if expr.is_Integer and expr > 0:
             n = int(expr)
-            if n > 10**7 or math.lgamma(n + 1) / math.log(10) > self.limits.max_int_digits:
+            if n > 10**7:
                 raise LimitExceeded(
-                    f"{n if n <= 10**7 else 'that number'}! is too large to compute exactly"
+                    "the factorial of a number this large is too large to compute exactly"
                 )
+            if math.lgamma(n + 1) / math.log(10) > self.limits.max_int_digits:
+                raise LimitExceeded(f"{n}! is too large to compute exactly")
         elif expr.is_number and not expr.is_Integer:
             raise self.fail("factorial needs a whole number", tok)
         return sp.factorial(expr)

@@ -55,7 +55,8 @@ class StatForms(CalculusForms):
         name = tok.value
         if name == "nabla" or name.startswith("nabla_"):
             return self.parse_nabla(tok)
-        if name == "E" and self.is_op("_") and self.peek(1).kind == OP:
+        over = name == "E" and self.is_op("_") and self.peek(1).kind == OP
+        if over or (name.startswith("E_") and self.is_op("[")):
             raise Unsupported(
                 "an expectation over a named distribution E_{...}[...] cannot be checked"
             )
