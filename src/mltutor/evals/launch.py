@@ -78,6 +78,9 @@ class LockedGrader:
         with self._lock:
             return self.grader.check_statements(sentences, evidence, **kwargs)
 
+    def __getattr__(self, name: str) -> Any:  # questions, matcher, ... for the tutor's graph
+        return getattr(self.grader, name)
+
 
 def _locked(fn: Callable[..., Any]) -> Callable[..., Any]:
     lock = threading.Lock()
@@ -114,7 +117,7 @@ def build_resources(
             model_info = ModelInfo(name=model.name, endpoint="injected")
         retriever = injected.retriever
         if retriever is None and config.solver in ("tutor", "retriever"):
-            from mltutor.agent.facade import notes_retriever
+            from mltutor.agent.adapters import notes_retriever
 
             report("opening the notes index…")
             retriever = _locked(

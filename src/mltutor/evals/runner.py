@@ -130,7 +130,12 @@ class _Watch:
 def _make_solver(config: RunConfig, resources: Resources, scratch: Path) -> Solver:
     if config.solver == "tutor":
         return TutorSolver(
-            resources.settings, resources.model, resources.retriever, config, scratch
+            resources.settings,
+            resources.model,
+            resources.retriever,
+            config,
+            scratch,
+            grader=resources.grader,
         )
     if config.solver == "raw":
         return RawSolver(resources.model)

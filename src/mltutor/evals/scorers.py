@@ -52,7 +52,7 @@ class MetricSpec(BaseModel):
     label: str = ""
     """What it means, for the report."""
     better: str = "higher"
-    """``higher`` or ``lower`` is better."""
+    """``higher`` or ``lower`` is better; empty when neither is."""
     percent: bool = False
     """A share in [0, 1], shown as a percentage."""
 
@@ -90,7 +90,9 @@ METRICS: dict[Kind, list[MetricSpec]] = {
             label="share of the answer's formulas that do not hold",
             better="lower",
         ),
-        MetricSpec(name="math claims", key="math_claims", label="formulas checked per answer"),
+        MetricSpec(
+            name="math claims", key="math_claims", label="formulas checked per answer", better=""
+        ),
         MetricSpec(
             percent=True,
             name="citation support",
@@ -98,7 +100,7 @@ METRICS: dict[Kind, list[MetricSpec]] = {
             denominator="cited",
             label="share of cited sentences the cited note supports",
         ),
-        MetricSpec(name="words", key="words", label="answer length (words)", better="lower"),
+        MetricSpec(name="words", key="words", label="answer length (words)", better=""),
         MetricSpec(name="seconds", key="seconds", label="seconds per answer", better="lower"),
         MetricSpec(name="prompt tokens", key="prompt_tokens", label="per answer", better="lower"),
         MetricSpec(

@@ -204,16 +204,28 @@ class TutorSolver:
     """The full tutor service, with its sessions in a scratch directory (one per worker)."""
 
     def __init__(
-        self, settings: Settings, model: ChatModel, retriever: Any, config: RunConfig, scratch: Path
+        self,
+        settings: Settings,
+        model: ChatModel,
+        retriever: Any,
+        config: RunConfig,
+        scratch: Path,
+        grader: Any = None,
     ) -> None:
         from mltutor.agent import create_service
 
         self.meter = MeteredModel(model)
         self.config = config
         local = settings.model_copy(update={"data_dir": scratch})
-        self.service = create_service(
-            local, model_factory=lambda progress: self.meter, retriever_factory=lambda p: retriever
-        )
+        factories: dict[str, Any] = {
+            "model_factory": lambda progress: self.meter,
+            "retriever_factory": lambda progress: retriever,
+        }
+        if grader is not None and hasattr(grader, "questions"):
+            # the run's grader (real, shared): the tutor's prose checks and bank matching use it,
+            # with the user's notes index, instead of a second grader per worker
+            factories["grader_factory"] = lambda s: grader
+        self.service = create_service(local, **factories)
 
     def solve(self, case: AnyCase, cancel: threading.Event) -> Solution:
         question, exclude = _question_of(case)
