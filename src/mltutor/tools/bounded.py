@@ -24,6 +24,7 @@ signal handler or an asynchronous exception runs only when the C call returns. S
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import os
 import signal
@@ -124,6 +125,7 @@ def _serve(conn: Any, inherited: Any = None) -> None:
     if inherited is not None:  # forked: the caller's end of the pipe came along
         inherited.close()
     _state.active = True  # bounded already: nested calls run inline
+    gc.freeze()  # what came from the caller stays shared: no collection touches (copies) it
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle
     _die_with_parent()
     conn.send(("ready", os.getpid()))

@@ -1,19 +1,26 @@
-"""Numeric tools (NumPy): matrix spectra and conditioning, stable softmax and log-sum-exp."""
+"""Numeric tools: matrix spectra and conditioning (NumPy), stable softmax and log-sum-exp.
+
+Softmax and log-sum-exp are plain Python over at most ``max_list_len`` numbers (``math.fsum`` keeps
+the sum exact to rounding), so running them loads neither NumPy, SciPy nor SymPy.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+import sys
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 from pydantic import Field, FiniteFloat, field_validator
 
 from mltutor.tools.errors import ToolError
 from mltutor.tools.limits import ToolLimits
 from mltutor.tools.models import ToolModel
 
-_LOG_MAX = math.log(np.finfo(float).max)  # exp overflows beyond this (≈ 709.78)
-_LOG_TINY = math.log(np.finfo(float).smallest_subnormal)  # exp underflows below this (≈ -744.4)
+if TYPE_CHECKING:
+    import numpy as np
+
+_LOG_MAX = math.log(sys.float_info.max)  # exp overflows beyond this (≈ 709.78)
+_LOG_TINY = math.log(math.ulp(0.0))  # exp underflows to 0 below this (≈ -744.4)
 
 # -- matrix_info ------------------------------------------------------------------------------
 
@@ -83,6 +90,8 @@ class MatrixInfoOut(ToolModel):
 
 def matrix_info(inp: MatrixInfoIn, limits: ToolLimits) -> MatrixInfoOut:
     """Eigenvalues, singular values, condition number, rank, determinant and definiteness."""
+    import numpy as np
+
     a = np.array(inp.matrix, dtype=float)
     rows, cols = a.shape
     square = rows == cols
@@ -119,6 +128,8 @@ def matrix_info(inp: MatrixInfoIn, limits: ToolLimits) -> MatrixInfoOut:
 
 
 def _definiteness(w: np.ndarray) -> Any:
+    import numpy as np
+
     tol = max(1.0, float(np.abs(w).max())) * 1e-12
     if np.all(w > tol):
         return "positive definite"
@@ -162,23 +173,23 @@ class SoftmaxOut(ToolModel):
 
 def softmax(inp: SoftmaxIn, limits: ToolLimits) -> SoftmaxOut:
     """Numerically stable softmax and log-softmax of a list of logits, with optional temperature."""
-    logits = np.array(inp.logits, dtype=float)
-    z = logits / inp.temperature
-    if not np.all(np.isfinite(z)):
-        largest = float(np.abs(logits).max())
+    z = [x / inp.temperature for x in inp.logits]
+    if not all(map(math.isfinite, z)):
+        largest = max(abs(x) for x in inp.logits)
         raise ToolError(
             f"temperature {inp.temperature:g} is too small: logits/temperature overflows float64; "
-            f"use a temperature of at least {largest / np.finfo(float).max:.3g} (as T → 0 the "
+            f"use a temperature of at least {largest / sys.float_info.max:.3g} (as T → 0 the "
             "softmax becomes the argmax)"
         )
-    m = float(z.max())
-    e = np.exp(z - m)
-    lse = m + math.log(float(e.sum()))
+    m = max(z)
+    e = [math.exp(x - m) for x in z]
+    total = math.fsum(e)
+    lse = m + math.log(total)
     return SoftmaxOut(
-        probabilities=(e / e.sum()).tolist(),
-        log_probabilities=(z - lse).tolist(),
+        probabilities=[x / total for x in e],
+        log_probabilities=[x - lse for x in z],
         shift=m,
-        naive_overflows=bool(m > _LOG_MAX),
+        naive_overflows=m > _LOG_MAX,
     )
 
 
@@ -207,14 +218,13 @@ class LogSumExpOut(ToolModel):
 
 def logsumexp(inp: LogSumExpIn, limits: ToolLimits) -> LogSumExpOut:
     """Numerically stable log-sum-exp of a list of numbers, noting when the naive sum fails."""
-    x = np.array(inp.values, dtype=float)
-    m = float(x.max())
-    value = m + math.log(float(np.exp(x - m).sum()))
+    m = max(inp.values)
+    value = m + math.log(math.fsum(math.exp(x - m) for x in inp.values))
     return LogSumExpOut(
         value=value,
         shift=m,
-        naive_overflows=bool(m > _LOG_MAX),
-        naive_underflows=bool(m < _LOG_TINY),
+        naive_overflows=m > _LOG_MAX,
+        naive_underflows=m < _LOG_TINY,
     )
 
 

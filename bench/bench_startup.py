@@ -1,0 +1,89 @@
+"""Command start-up as ratios against ``python -c "import sympy"`` measured in the same run.
+
+Issue 14 targets: ``mltutor check`` on a one-line file ≤ 1.3x, ``mltutor tool run`` of a NumPy-only
+tool (softmax) ≤ 0.6x. Commands run interleaved, round after round, so load changes on the machine
+hit all of them alike; each ratio is the median over rounds of (command time / sympy time in the
+same round). No user config file is present (``MLTUTOR_CONFIG`` points nowhere), the usual case;
+the ``with_config`` rows show the cost when a config file exists (the full settings are loaded).
+
+Run: .venv/bin/python bench/bench_startup.py   (writes bench/results/startup.json)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ROUNDS = 15
+TARGETS = {"check_one_line": 1.3, "tool_run_softmax": 0.6}
+
+
+def main() -> None:
+    exe = shutil.which("mltutor", path=str(Path(sys.executable).parent))
+    cli = [exe] if exe else [sys.executable, "-m", "mltutor.cli"]
+    tmp = Path(tempfile.mkdtemp())
+    one_line = tmp / "one.txt"
+    one_line.write_text("d/dx x^2 = 2x\n", encoding="utf-8")
+    config = tmp / "config.toml"
+    config.write_text("[tools]\ntimeout_s = 5\n", encoding="utf-8")
+    commands: dict[str, tuple[list[str], str]] = {
+        "import_sympy": ([sys.executable, "-c", "import sympy"], "/nonexistent"),
+        "python_bare": ([sys.executable, "-c", "pass"], "/nonexistent"),
+        "version": ([*cli, "--version"], "/nonexistent"),
+        "check_one_line": ([*cli, "check", str(one_line)], "/nonexistent"),
+        "tool_run_softmax": (
+            [*cli, "tool", "run", "softmax", '{"logits": [1, 2, 3]}'],
+            "/nonexistent",
+        ),
+        "tool_run_differentiate": (
+            [*cli, "tool", "run", "differentiate", '{"expr": "x^2 sin(x)"}'],
+            "/nonexistent",
+        ),
+        "check_one_line_with_config": ([*cli, "check", str(one_line)], str(config)),
+        "tool_run_softmax_with_config": (
+            [*cli, "tool", "run", "softmax", '{"logits": [1, 2, 3]}'],
+            str(config),
+        ),
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for argv, cfg in commands.values():  # warm the page cache once
+        subprocess.run(argv, env={**os.environ, "MLTUTOR_CONFIG": cfg}, capture_output=True)
+    for _ in range(ROUNDS):
+        for name, (argv, cfg) in commands.items():
+            env = {**os.environ, "MLTUTOR_CONFIG": cfg}
+            start = time.perf_counter()
+            done = subprocess.run(argv, env=env, capture_output=True)
+            times[name].append(time.perf_counter() - start)
+            if done.returncode not in (0, 1):
+                raise SystemExit(f"{name} failed: {done.stderr.decode()[-500:]}")
+    sympy = times["import_sympy"]
+    results: dict[str, object] = {
+        "rounds": ROUNDS,
+        "load_average": round(os.getloadavg()[0], 2),
+        "median_s": {k: round(statistics.median(v), 3) for k, v in times.items()},
+        "ratio_to_import_sympy": {
+            k: round(statistics.median(t / s for t, s in zip(v, sympy, strict=True)), 2)
+            for k, v in times.items()
+        },
+    }
+    ratios = results["ratio_to_import_sympy"]
+    assert isinstance(ratios, dict)
+    results["targets"] = {
+        k: {"target": t, "ratio": ratios[k], "met": ratios[k] <= t} for k, t in TARGETS.items()
+    }
+    out = ROOT / "bench" / "results" / "startup.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
