@@ -273,3 +273,35 @@ def test_unicode_fractions_and_superscript_letters() -> None:
     assert parse_math("xⁿ") == x**n and parse_math("xⁿ⁻¹") == x ** (n - 1)
     with pytest.raises(ParseError):
         parse_math("x⁻")
+
+
+# -- conditions and constants of table formulas ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        ("d/dx |x| = 1 for x > 0", "correct"),
+        (r"\frac{d}{dx} \text{ReLU}(x) = 1 \text{ for } x > 0", "correct"),
+        ("d/dx |x| = 1", "incorrect"),
+        ("sqrt(x^2) = x for x ≥ 0", "correct"),
+        ("sqrt(x^2) = x", "incorrect"),
+        ("ln(xy) = ln x + ln y for x, y > 0", "correct"),
+        (r"\sum_{k=0}^{\infty} x^k = \frac{1}{1-x} \quad \text{for } |x| < 1", "correct"),
+        ("∇_x x^T A x = 2Ax for symmetric A", "correct"),
+        ("x^2 = x if x is 0 or 1", "unverifiable"),  # a condition it cannot read: never wrong
+        (r"\int \frac{1}{\sqrt{a^2 - x^2}} dx = \arcsin\frac{x}{a} + C", "correct"),  # a > 0
+        ("∫ 1/(a^2 + x^2) dx = (1/a) arctan(x/a) + C", "correct"),
+        ("d/dx tan^(-1)x = 1/(1 + x^2)", "correct"),
+        (r"\sum_{k=0}^{n} \binom{n}{k} = 2^n", "correct"),
+        (r"\text{Var}(X) = \mathbb{E}[X^2] - (\mathbb{E}[X])^2", "correct"),
+    ],
+)
+def test_conditions_and_table_constants(text: str, verdict: str) -> None:
+    report = check_derivation(text)
+    assert report.verdict == verdict, format_report(report)
+
+
+def test_positive_constant_is_stated_as_an_assumption() -> None:
+    report = check_derivation(r"\int \frac{dx}{\sqrt{a^2 - x^2}} = \arcsin\frac{x}{a} + C")
+    assert "a > 0" in report.steps[0].message

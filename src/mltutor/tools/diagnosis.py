@@ -226,7 +226,8 @@ def _simple_ratio(expected: Any, got: Any) -> str | None:
         r = sp.cancel(got / expected)
     except (TypeError, ValueError, sp.PolynomialError):
         return None
-    if r.free_symbols and sp.count_ops(r) <= 3 and _same(got, r * expected):
+    simple = not r.atoms(sp.Function) and sp.count_ops(r) <= 3
+    if r.free_symbols and simple and _same(got, r * expected):
         return f"off by a factor: the result is {_readable(r)} times the correct one"
     return None
 

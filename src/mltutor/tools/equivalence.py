@@ -129,15 +129,19 @@ def same_number(va: Any, vb: Any) -> bool:
     return bool(diff <= _REL_TOL * scale)
 
 
-def sample_points(symbols: list[Any], rng: random.Random) -> Iterator[dict[Any, Any]]:
-    """Random rational points: five ranges in turn, then wider and narrower ones."""
+def sample_points(
+    symbols: list[Any], rng: random.Random, positive: frozenset[Any] = frozenset()
+) -> Iterator[dict[Any, Any]]:
+    """Random rational points: five ranges in turn, then wider and narrower ones; the symbols in
+    ``positive`` get the absolute value."""
     ranges = _RANGES + _MORE_RANGES
     for k in range(_MAX_POINTS):
         lo, hi = ranges[k % len(_RANGES)] if k < 10 else ranges[5 + (k - 10) % len(_MORE_RANGES)]
-        yield {
-            s: sp.Rational(str(Decimal(rng.uniform(lo, hi)).quantize(Decimal("1e-6"))))
-            for s in symbols
-        }
+        point = {}
+        for s in symbols:
+            value = sp.Rational(str(Decimal(rng.uniform(lo, hi)).quantize(Decimal("1e-6"))))
+            point[s] = abs(value) if s in positive and value != 0 else value
+        yield point
 
 
 def in_domain(guards: Sequence[Any], point: dict[Any, Any]) -> bool:
@@ -145,7 +149,13 @@ def in_domain(guards: Sequence[Any], point: dict[Any, Any]) -> bool:
 
 
 def numeric_compare(
-    a: Any, b: Any, *, seed: int = 7, samples: int = 10, guards: Sequence[Any] = ()
+    a: Any,
+    b: Any,
+    *,
+    seed: int = 7,
+    samples: int = 10,
+    guards: Sequence[Any] = (),
+    positive: frozenset[Any] = frozenset(),
 ) -> Equivalence:
     """Compare at random points; decide only with enough valid points or a confirmed miss."""
     guards = [g for g in guards if g.free_symbols]
@@ -157,7 +167,7 @@ def numeric_compare(
     agree = tried = 0
     need = min(3, samples)
     exact_a, exact_b = is_rational_function(a), is_rational_function(b)
-    for point in sample_points(symbols, rng):
+    for point in sample_points(symbols, rng, positive):
         if tried >= (samples if agree >= need else _MAX_POINTS) or (tried and not symbols):
             break
         tried += 1
@@ -232,7 +242,13 @@ def symbolic_zero(diff: Any) -> bool:
 
 
 def compare(
-    a: Any, b: Any, *, deep: bool = True, guards: Sequence[Any] = (), samples: int = 10
+    a: Any,
+    b: Any,
+    *,
+    deep: bool = True,
+    guards: Sequence[Any] = (),
+    samples: int = 10,
+    positive: frozenset[Any] = frozenset(),
 ) -> Equivalence:
     """Whether ``a`` equals ``b`` for all real values of their variables (where both are defined).
 
@@ -255,7 +271,7 @@ def compare(
                 else f"{_fmt(a, 10)} is not {_fmt(b, 10)}"
             ),
         )
-    result = numeric_compare(a, b, guards=guards, samples=samples)
+    result = numeric_compare(a, b, guards=guards, samples=samples, positive=positive)
     if result.equal is not None:
         return result
     if not small and symbolic_zero(diff):

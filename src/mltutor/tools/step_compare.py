@@ -101,15 +101,58 @@ def prepare(expr: Any, facts: moments.Facts, *, independent: bool = False) -> An
     return expr
 
 
-def _integral_pair(a_raw: Any, b_raw: Any) -> PairResult:
+def _parameters(raw: Any, *, exclude: set[Any]) -> frozenset[Any]:
+    """Letters of a calculus step other than its variables: the constants of a table formula."""
+    return frozenset(
+        s for s in raw.free_symbols - exclude if not moments.is_atom(s) and str(s) != "C"
+    )
+
+
+def _variables(*exprs: Any) -> set[Any]:
+    found: set[Any] = set()
+    for e in exprs:
+        for node in e.atoms(sp.Derivative, sp.Integral):
+            found |= (
+                {v for v in node.variables}
+                if isinstance(node, sp.Derivative)
+                else {lim[0] for lim in node.limits}
+            )
+    return found
+
+
+def _positive_parameters(
+    a: Any, b: Any, a_raw: Any, b_raw: Any, guards: list[Any]
+) -> PairResult | None:
+    """A table formula holds for positive constants (∫ dx/√(a²−x²) = arcsin(x/a) needs a > 0):
+    when it fails for some signs of its constants but holds for positive ones, say so."""
+    variables = _variables(a_raw, b_raw)
+    if not variables:
+        return None
+    params = _parameters(a_raw + b_raw, exclude=variables)
+    if not params:
+        return None
+    res = compare(a, b, deep=False, guards=guards, positive=params)
+    if res.equal is not True:
+        return None
+    listed = ", ".join(sorted(str(p) for p in params))
+    res.detail = f"{res.detail} for {listed} > 0"
+    return PairResult(res, a, b, assumption=f"{listed} > 0")
+
+
+def _integral_pair(a_raw: Any, b_raw: Any, guards: list[Any]) -> PairResult:
     if _is_indefinite(a_raw) and _is_indefinite(b_raw):
-        return PairResult(compare(a_raw.function, b_raw.function), a_raw.function, b_raw.function)
+        res = compare(a_raw.function, b_raw.function, guards=guards)
+        return PairResult(res, a_raw.function, b_raw.function)
     integral, other = (a_raw, b_raw) if _is_indefinite(a_raw) else (b_raw, a_raw)
     var = integral.limits[0][0]
     antiderivative = _value(other)
     claimed = sp.diff(antiderivative, var)
-    res = compare(integral.function, claimed, guards=[antiderivative])
+    domain = [antiderivative, *guards]
+    res = compare(integral.function, claimed, guards=domain)
     if res.equal is False:
+        rescued = _positive_parameters(integral.function, claimed, integral, other, domain)
+        if rescued is not None:
+            return rescued
         res.detail = (
             f"d/d{var} of the antiderivative is {plain(claimed)}, not the integrand "
             f"{plain(integral.function)}"
@@ -185,14 +228,20 @@ def _at_lengths(a: Any, b: Any, facts: moments.Facts) -> tuple[Equivalence, tupl
 
 
 def compare_parts(
-    prev: Part | Any, cur: Part, facts: moments.Facts, *, independent: bool = False
+    prev: Part | Any,
+    cur: Part,
+    facts: moments.Facts,
+    *,
+    independent: bool = False,
+    guards: list[Any] | None = None,
 ) -> PairResult:
     """Compare the part before with ``cur``; ``independent`` when the line says its random
-    variables or events are independent."""
+    variables or events are independent, ``guards`` from a condition the line states."""
     a_raw = prev.expr if isinstance(prev, Part) else prev
     b_raw = cur.expr
+    stated = list(guards or [])
     if _is_indefinite(a_raw) or _is_indefinite(b_raw):
-        return _integral_pair(a_raw, b_raw)
+        return _integral_pair(a_raw, b_raw, stated)
     a_prep = prepare(a_raw, facts, independent=independent)
     b_prep = prepare(b_raw, facts, independent=independent)
     a, b = _value(a_prep), _value(b_prep)
@@ -211,7 +260,10 @@ def compare_parts(
         hint = diagnose(*concrete)
         keep = hint if hint and hint.startswith(("sign", "off by a constant")) else None
         return PairResult(res, None, None, diagnosis=keep)
-    pair = _values(prev, cur, a, b, _guards(a_prep, b_prep))
+    domain = [*_guards(a_prep, b_prep), *stated]
+    pair = _values(prev, cur, a, b, domain)
+    if pair.result.equal is False and not stat:
+        return _positive_parameters(a, b, a_raw, b_raw, domain) or pair
     if pair.result.equal is not False or not stat:
         return pair
     fallacy = _turned_around(a_raw, b, facts)

@@ -12,9 +12,9 @@ from typing import Any, Literal
 
 import sympy as sp
 
-from mltutor.tools import matrix_steps
+from mltutor.tools import conditions, matrix_steps
 from mltutor.tools.diagnosis import diagnose
-from mltutor.tools.equivalence import evaluate
+from mltutor.tools.equivalence import Equivalence, evaluate
 from mltutor.tools.errors import ToolError
 from mltutor.tools.limits import ToolLimits
 from mltutor.tools.moments import Facts
@@ -61,7 +61,6 @@ class StepOutcome:
 
 _INDEPENDENT_RE = re.compile(r"independen|uncorrelated|\bi\.?i\.?d\b|⊥|\\perp", re.IGNORECASE)
 _COMMENT_RE = re.compile(r"(#|//|\(by\b|\(since\b).*$")
-_CLAUSE_RE = re.compile(r"[,;]?\s*\b(for|if|when|where|with)\b\s+[^=]*$")
 _PREFIX_RE = re.compile(r"^\s*(?:step\s*\d+\s*[:.)]|\(\d+\)|\d+[.)]\s)", re.IGNORECASE)
 
 
@@ -71,9 +70,9 @@ def clean(line: str) -> str:
     def blank(m: re.Match[str]) -> str:
         return " " * len(m.group(0))
 
-    line = _COMMENT_RE.sub(blank, line)
+    line = _COMMENT_RE.sub(blank, conditions.unwrap_words(line))
     line = _PREFIX_RE.sub(blank, line)
-    line = _CLAUSE_RE.sub(blank, line)
+    line = conditions.CLAUSE_RE.sub(blank, line)
     for token in ("$$", "$", "\\[", "\\]", "&", "\\\\"):
         line = line.replace(token, " " * len(token))
     stripped = line.rstrip()
@@ -152,8 +151,12 @@ def _chain(line: str, state: State, limits: ToolLimits) -> tuple[list[Any], Stat
 def check_line(text: str, state: State, limits: ToolLimits) -> tuple[StepOutcome, State]:
     """Check one line; return its outcome and the state for the next line."""
     line = clean(text)
+    condition = conditions.read(_COMMENT_RE.sub("", text), limits)
     if matrix_steps.is_matrix_line(line, state.matrix, state.last is None):
-        outcome, matrix = matrix_steps.check_matrix_line(line, state.matrix, limits)
+        symmetric = condition is not None and condition.symmetric
+        outcome, matrix = matrix_steps.check_matrix_line(
+            line, state.matrix, limits, symmetric=symmetric
+        )
         step = StepOutcome(outcome.status, outcome.message, outcome.column, outcome.diagnosis)
         return step, state.after(None, matrix=matrix)
     got = _chain(line, state, limits)
@@ -167,11 +170,16 @@ def check_line(text: str, state: State, limits: ToolLimits) -> tuple[StepOutcome
             what = f"{name}({', '.join(params)})" if params else name
             return StepOutcome("ok", f"defines {what}"), nxt.after(chain[0].expr)
         return StepOutcome("ok", "starting expression"), nxt.after(chain[0].expr)
-    return _check_pairs(chain, nxt, independent=bool(_INDEPENDENT_RE.search(text)))
+    independent = bool(_INDEPENDENT_RE.search(text))
+    return _check_pairs(chain, nxt, independent=independent, condition=condition)
 
 
 def _check_pairs(
-    chain: list[Any], state: State, *, independent: bool = False
+    chain: list[Any],
+    state: State,
+    *,
+    independent: bool = False,
+    condition: conditions.Condition | None = None,
 ) -> tuple[StepOutcome, State]:
     """Compare each part with the one before; the first wrong pair decides, else the first
     undecided one; values stated as given become facts for later lines."""
@@ -182,8 +190,16 @@ def _check_pairs(
     assumptions: list[str] = []
     last = chain[-1].expr
     for prev, cur in itertools.pairwise(chain):
-        pair = compare_parts(prev, cur, facts, independent=independent)
+        guards = condition.guards if condition else None
+        pair = compare_parts(prev, cur, facts, independent=independent, guards=guards)
         result = pair.result
+        if result.equal is False and condition is not None and not condition.understood:
+            result = pair.result = Equivalence(
+                equal=None,
+                method="undecided",
+                detail=f"it does not hold in general, and the condition '{condition.text}' "
+                "could not be read to check it under that condition",
+            )
         if result.equal is False:
             source = prev.expr if isinstance(prev, Part) else prev
             why = pair.diagnosis or (

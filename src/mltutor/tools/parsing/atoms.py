@@ -143,9 +143,8 @@ class AtomForms(StatForms):
         nxt = self.peek(1)
         if nxt.kind == OP and nxt.value == "(":
             close = self.matching_close(self.i + 1)
-            after = self.tok_at(close + 1) if close > 0 else None
-            if after is None or not (after.kind == OP and after.value == "("):
-                return None  # sin^(x) is not a function power
+            if close < 0 or not self.starts_primary(self.tok_at(close + 1)):
+                return None  # sin^(x) alone is not a function power
         elif nxt.kind not in (NUM, OP):
             return None
         self.advance()
@@ -170,6 +169,8 @@ class AtomForms(StatForms):
         lo, hi, build = nm.FUNCTIONS[name]
         if self.is_op("("):
             args = self.call_args(name, tok)
+        elif self.is_op("{") and lo == 2:  # \binom{n}{k}
+            args = [self.parse_range(*self.group_range()) for _ in range(2)]
         elif (name in nm.PREFIX_FUNCTIONS or tok.value in nm.PREFIX_FUNCTIONS) and (
             self.starts_primary(self.peek())
         ):

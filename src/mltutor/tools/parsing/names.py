@@ -115,7 +115,7 @@ INVERSES: dict[str, str] = {
 # operator words read by the grammar itself (E[X], Var(X), P(A | B), ∇_w)
 OPERATOR_WORDS = frozenset({"Var", "Cov", "Pr", "nabla", "Corr"})
 # functions written without parentheses in LaTeX style: \sin x, ln x
-PREFIX_FUNCTIONS = (LATEX_FUNCTIONS - {"max", "min"}) | {"log2", "log10"}
+PREFIX_FUNCTIONS = (LATEX_FUNCTIONS - {"max", "min", "binom"}) | {"log2", "log10"}
 # one-letter names that mean an unknown function when written f(x)
 FUNCTION_LETTERS = frozenset({"f", "g", "h", "F", "G", "H"})
 CONSTANTS: dict[str, Any] = {"e": sp.E, "pi": sp.pi, "oo": sp.oo, "inf": sp.oo, "infty": sp.oo}

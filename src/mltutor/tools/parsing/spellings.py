@@ -212,6 +212,7 @@ LATEX_FUNCTIONS = frozenset(
         "max",
         "min",
         "lg",
+        "binom",
     }
 )
 LATEX_ACCENTS = {"hat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde", "widehat": "hat"}
