@@ -218,13 +218,37 @@ def test_ab_sample_size_one_sided_and_decrease() -> None:
     assert abs(near.textbook_n_per_group / near.n_exact - 1) < 0.05
 
 
+def test_ab_power_and_detectable_effect_match_r_power_prop_test() -> None:
+    # R documentation, ?power.prop.test:
+    #   power.prop.test(n = 50, p1 = .50, p2 = .75)   => power = 0.740
+    #   power.prop.test(n = 50, p1 = .5, power = .90) => p2 = 0.8026
+    # (R's default strict = FALSE ignores the far tail, about 1e-6 here; we include it)
+    power = run("ab_sample_size", baseline_rate=0.5, target_rate=0.75, n_control=50)
+    assert power.solved_for == "power" and power.n_control == 50
+    assert power.power == pytest.approx(0.7401659, abs=1e-5)
+    assert power.textbook_power is not None and power.textbook_power < power.power
+    effect = run("ab_sample_size", baseline_rate=0.5, n_control=50, power=0.9)
+    assert effect.solved_for == "effect"
+    assert effect.treatment_rate == pytest.approx(0.8026, abs=5e-5)
+    # the detectable decrease mirrors it: p2 below 0.5 at the same distance by symmetry of p(1-p)
+    down = run("ab_sample_size", baseline_rate=0.5, n_control=50, power=0.9, decrease=True)
+    assert down.treatment_rate == pytest.approx(1 - effect.treatment_rate, abs=1e-9)
+    # the three modes agree with each other
+    back = run("ab_sample_size", baseline_rate=0.5, target_rate=effect.treatment_rate, power=0.9)
+    assert back.n_exact == pytest.approx(50, rel=1e-6)
+    with pytest.raises(ToolError, match="give two of"):
+        run("ab_sample_size", baseline_rate=0.5, target_rate=0.75, n_control=50, power=0.9)
+
+
 def test_ab_sample_size_bad_input() -> None:
     with pytest.raises(ToolError, match="baseline_rate"):
         run("ab_sample_size", baseline_rate=1.5, minimum_detectable_effect=0.1)
     with pytest.raises(ToolError, match=r"rate of 1\.05, not between 0 and 1"):
         run("ab_sample_size", baseline_rate=0.95, minimum_detectable_effect=0.1)
-    with pytest.raises(ToolError, match="exactly one of"):
+    with pytest.raises(ToolError, match="give the effect"):
         run("ab_sample_size", baseline_rate=0.5)
+    with pytest.raises(ToolError, match="not both"):
+        run("ab_sample_size", baseline_rate=0.5, target_rate=0.6, minimum_detectable_effect=0.1)
     with pytest.raises(ToolError, match="must not be zero"):
         run("ab_sample_size", baseline_rate=0.5, minimum_detectable_effect=0)
     with pytest.raises(ToolError, match="too small to detect"):

@@ -56,7 +56,7 @@ CATALOGUE: dict[str, tuple[str, bool]] = {
     "multiple_testing": ("multitest", IN_PROCESS),
     "confidence_interval": ("estimation", IN_PROCESS),
     "bootstrap_ci": ("estimation", ISOLATED),
-    "ab_sample_size": ("power", IN_PROCESS),
+    "ab_sample_size": ("abtest", IN_PROCESS),
     "power_means": ("power", IN_PROCESS),
     "fwer": ("measures", IN_PROCESS),
     "vif": ("measures", IN_PROCESS),
