@@ -79,9 +79,9 @@ def print_summary(s: RunSummary, console: Console, comparison: Comparison | None
     table.add_column("meaning")
     for row in s.metrics:
         pct = _percent(s.manifest.suite.kind, row.name)
-        better = "↑" if row.better == "higher" else "↓"
+        better = {"higher": " ↑", "lower": " ↓"}.get(row.better, "")
         table.add_row(
-            f"{row.name} {better}", fmt(row.estimate, pct), str(row.estimate.n), row.label
+            f"{row.name}{better}", fmt(row.estimate, pct), str(row.estimate.n), row.label
         )
     console.print(table)
     pct = _percent(s.manifest.suite.kind, s.primary)

@@ -16,6 +16,7 @@ import contextlib
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -281,6 +282,8 @@ def execute(
         except Exception as exc:  # a bug in one case must not end the run
             error = CaseError(kind="internal", message=f"{type(exc).__name__}: {exc}")
             record = _error_record(base, error, start)
+            trace = traceback.format_exception(exc)
+            record.details["traceback"] = "".join(trace[-6:])[-4000:]
         finally:
             watch.end(cancel)
         if record is None or (
