@@ -238,3 +238,37 @@ def test_config_path_rule_matches_the_settings(
     path.unlink()
     monkeypatch.setenv("mltutor_tools__timeout_s", "3")
     assert _tool_limits().timeout_s == 3.0
+
+
+def test_a_model_tool_call_in_ask_ends_at_the_bound(tmp_path: Path) -> None:
+    # issue 15: "through `ask` a model tool call with those arguments 118 s"
+    from mltutor.agent.facade import Tutor
+    from mltutor.agent.llm import EndpointConfig, OpenAIChatModel
+    from mltutor.commands.ask import ask_once
+    from mltutor.settings import Settings
+    from tests.agent.fake_openai_server import FakeOpenAIServer, text, tool_call
+
+    quick = {"expr": "sin(x)/x", "variable": "x", "to": 0}
+    slow = json.loads(SLOW_LIMIT)
+    with FakeOpenAIServer(default=text("Done.")) as server:
+        server.script(tool_call("limit", quick), text("It is 1."))
+        server.script(tool_call("limit", slow), text("Too large to compute."))
+        model = OpenAIChatModel(EndpointConfig(base_url=server.url, model="fake", max_retries=0))
+        tutor = Tutor(
+            Settings(data_dir=tmp_path, tools=ToolLimits(timeout_s=BOUND_S)),
+            model_factory=lambda p: model,
+            retriever_factory=lambda p: lambda query, k, **kw: [],
+        )
+        try:
+            start = time.perf_counter()
+            first = ask_once(tutor, "What is the limit of sin(x)/x as x approaches 0?")
+            warm = time.perf_counter() - start  # start-up of the agent and a quick tool call
+            start = time.perf_counter()
+            out = ask_once(tutor, "What is the limit of x^(10^6) as x approaches 3^100?")
+            wall = time.perf_counter() - start
+        finally:
+            tutor.close()
+    assert first["tool_calls"] and "error" not in first["tool_calls"][0]["result"]
+    assert out["tool_calls"][0]["result"]["error"].startswith("gave up after 2 s")
+    assert out["answer"]
+    assert wall < BOUND_S + warm + MARGIN_S, (wall, warm)
