@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -34,6 +34,40 @@ def config_file() -> Path:
     """The TOML config path in force (it may not exist: then only env vars and defaults apply)."""
     env = os.environ.get("MLTUTOR_CONFIG")
     return Path(env).expanduser() if env else default_config_file()
+
+
+class EmbeddedSettings(BaseModel):
+    """The bundled local model's server (``MLTUTOR_EMBEDDED__*``): one per user, shared by every
+    mltutor process, started on first use and stopped after ``idle_timeout_s`` without users."""
+
+    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
+
+    threads: int | None = Field(default=None, ge=1, le=256)
+    """CPU threads for generation; unset: every CPU this process may use."""
+
+    slots: int = Field(default=1, ge=1, le=16)
+    """Requests the server works on at once; more queue. One is fastest on a few cores (requests
+    in parallel share the same cores); raise it on a machine with many."""
+
+    context_tokens: int = Field(default=4096, ge=512, le=32768)
+    """Context window of one slot in tokens (prompt plus answer)."""
+
+    max_tokens: int = Field(default=512, ge=16, le=32768)
+    """Token budget of a request that names none: an answer, a grade or a tool call stops there."""
+
+    idle_timeout_s: float = Field(default=300.0, ge=0)
+    """Seconds the server stays up after the last mltutor process using it exits (the next
+    command then starts warm); 0 stops it at once."""
+
+    prompt_cache_mib: int = Field(default=256, ge=0, le=65536)
+    """Memory for prompt prefixes kept beyond the slots (the tutor's and the judge's system
+    prompts take turns in one slot); 0 turns it off."""
+
+    startup_timeout_s: float = Field(default=120.0, gt=0)
+    """Longest wait for the server to load the model and answer."""
+
+    state_dir: Path | None = None
+    """Where the shared server's state file, lock and log live; unset: ``<cache_dir>/embedded``."""
 
 
 class Settings(BaseSettings):
@@ -83,6 +117,9 @@ class Settings(BaseSettings):
 
     tools: ToolLimits = Field(default_factory=ToolLimits)
     """Time and size bounds for the math tools and the derivation checker."""
+
+    embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
+    """The bundled local model's server (used when no endpoint is configured)."""
 
     best_of_concurrency: int = Field(default=1, ge=1, le=16)
     """Best-of-N candidates requested at once. 1 (one after another) suits the embedded model and

@@ -171,8 +171,11 @@ def test_response_format_reaches_the_server_verbatim(server: FakeOpenAIServer) -
     model.complete(USER, response_format=json_response_format(schema, embedded=True))
     model.complete(USER, response_format=json_response_format(schema, embedded=False, name="grade"))
     embedded, standard = (r.body["response_format"] for r in server.chat_requests)
-    # llama-cpp-python reads the schema from inside json_object: the client must not drop the key
-    assert embedded == {"type": "json_object", "schema": schema}
+    # the embedded model is llama.cpp's native server: the standard form, schema passed whole
+    assert embedded == {
+        "type": "json_schema",
+        "json_schema": {"name": "response", "schema": schema, "strict": False},
+    }
     assert standard == {
         "type": "json_schema",
         "json_schema": {"name": "grade", "schema": schema, "strict": False},

@@ -43,7 +43,7 @@ class Connected(NamedTuple):
     status: ServiceStatus
     """What the tutor role runs on, for the status bar."""
     close: Callable[[], None] | None
-    """Call on exit: closes clients and stops a child model server."""
+    """Call on exit: closes clients and releases the embedded model server (this process's use)."""
 
 
 def connect_models(settings: Settings, progress: Progress) -> Connected:
@@ -78,16 +78,23 @@ def connect_models(settings: Settings, progress: Progress) -> Connected:
         return Connected(model, judge, status, close_remote)
     from mltutor.agent.embedded import EmbeddedServer
 
-    server = EmbeddedServer(settings.cache_dir)
+    server = EmbeddedServer(settings.cache_dir, settings=settings.embedded)
     try:
         base_url = server.start(progress)
     except BaseException:
         server.stop()
         raise
     update = {"base_url": base_url, "model": server.alias}
-    model = OpenAIChatModel(config.model_copy(update=update), before_request=server.ensure_running)
+    budget = settings.embedded.max_tokens
+    model = OpenAIChatModel(
+        config.model_copy(update=update),
+        before_request=server.ensure_running,
+        default_max_tokens=budget,
+    )
     judge = OpenAIChatModel(
-        judge_config.model_copy(update=update), before_request=server.ensure_running
+        judge_config.model_copy(update=update),
+        before_request=server.ensure_running,
+        default_max_tokens=budget,
     )
 
     def close() -> None:

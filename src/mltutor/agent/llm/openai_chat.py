@@ -8,10 +8,12 @@ back on another port, so every attempt first asks ``before_request`` for the cur
 server's ``ensure_running()``) and re-points the client; and the final error must say what to do, with
 the number of attempts made. The client's built-in retries could do neither.
 
-Embedded-model constraints handled here (llama-cpp-python server, ``--chat_format
-chatml-function-calling``): tool calls work only non-streamed and with ``tool_choice="auto"`` passed
-explicitly, so :meth:`OpenAIChatModel.complete` always sends it with tools and :meth:`stream` never sends
-tools; JSON output takes ``{"type": "json_object", "schema": ...}`` (see :func:`json_response_format`).
+The embedded model is llama.cpp's native server (see :mod:`mltutor.agent.embedded`): it takes the
+standard ``json_schema`` response format (enforced by a grammar), parses tool calls streamed or not (with
+the chat template the embedded package ships; :meth:`stream` still sends no tools, by design), and
+stops generating when a stream is closed. Every request carries a token budget: ``max_tokens`` from the
+caller, else ``default_max_tokens`` (``MLTUTOR_EMBEDDED__MAX_TOKENS`` for the embedded model), so an
+endless stream is always cut.
 """
 
 from __future__ import annotations
@@ -56,12 +58,11 @@ def json_response_format(
 ) -> dict[str, Any]:
     """``response_format`` asking for JSON matching ``schema``, in the dialect the server speaks.
 
-    llama-cpp-python takes the schema inside ``json_object``; OpenAI, vLLM, Ollama and llama.cpp's own
-    server take the standard ``json_schema`` form (not ``strict``: strict mode rejects ordinary schemas
-    with optional fields).
+    OpenAI, vLLM, Ollama and llama.cpp's own server (the embedded model, which turns the schema into a
+    grammar) all take the standard ``json_schema`` form (not ``strict``: strict mode rejects ordinary
+    schemas with optional fields); ``embedded`` is kept for callers and changes nothing now.
     """
-    if embedded:
-        return {"type": "json_object", "schema": schema}
+    del embedded  # one dialect since the embedded model runs llama.cpp's native server
     return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": False}}
 
 
@@ -96,6 +97,7 @@ class OpenAIChatModel:
     first use (importing ``openai`` takes about a second, which commands that never chat should not pay)
     and rebuilt whenever ``before_request`` reports a different URL.
 
+    ``default_max_tokens`` is sent when a call names no ``max_tokens`` (every request has a budget).
     ``sleep`` and ``rng`` exist so tests can observe backoff waits without waiting.
     """
 
@@ -104,10 +106,12 @@ class OpenAIChatModel:
         config: EndpointConfig,
         *,
         before_request: Callable[[], str] | None = None,
+        default_max_tokens: int | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
         self._config = config
+        self._default_max_tokens = default_max_tokens
         self._before_request = before_request
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -221,8 +225,9 @@ class OpenAIChatModel:
             "messages": messages,
             "temperature": temperature,
         }
-        if max_tokens is not None:
-            params["max_tokens"] = max_tokens
+        budget = max_tokens if max_tokens is not None else self._default_max_tokens
+        if budget is not None:
+            params["max_tokens"] = budget
         return params
 
     def _call(self, request: Callable[[openai.OpenAI], T]) -> tuple[T, str]:
