@@ -10,6 +10,9 @@ Run: .venv/bin/python bench/bench_tui.py   (writes bench/results/tui.json)
   A probe task sleeps 5 ms in a loop and records how late it wakes (event-loop blockage); every
   150 ms a key is posted to the prompt and timed until the input holds it (handled) and until the
   next refresh has been painted (rendered). Targets: warm start < 1.5 s; no blockage > 50 ms.
+- Quit: the installed app in a pseudo-terminal with a service stuck mid-answer (tests/tui/stuck.py:
+  prefill, a tool call, an endless stream; close() takes 5 s); ctrl+q, then y; measured from the y to
+  the process's exit. Target: < 2 s in every state.
 """
 
 from __future__ import annotations
@@ -107,6 +110,63 @@ def bench_startup(warm_runs: int = 7, cold_runs: int = 3) -> dict[str, Any]:
     }
 
 
+def _quit_once(mode: str) -> float:
+    """Seconds from confirming quit (the "y") to the exit of an app stuck in ``mode``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("MLTUTOR_")},
+            "MLTUTOR_TUI_SERVICE_FACTORY": "tests.tui.stuck:create_stuck_service",
+            "MLTUTOR_FAKE_STUCK": mode,
+            "MLTUTOR_DATA_DIR": str(Path(tmp) / "data"),
+            "MLTUTOR_CACHE_DIR": str(Path(tmp) / "cache"),
+            "MLTUTOR_CONFIG": str(Path(tmp) / "none.toml"),
+            "PYTHONPATH": str(ROOT),
+            "TERM": "xterm-256color",
+            "COLUMNS": "80",
+            "LINES": "24",
+        }
+        master, slave = pty.openpty()
+        proc = subprocess.Popen(
+            [str(MLTUTOR)], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True
+        )
+        os.close(slave)
+        confirmed: float | None = None
+        steps = [(4.0, b"why?\r"), (2.0, b"\x11"), (0.7, b"y")]  # ready, stuck, confirm
+        due = time.monotonic() + steps[0][0]
+        while proc.poll() is None:
+            ready, _, _ = select.select([master], [], [], 0.01)
+            if ready:
+                try:
+                    os.read(master, 65536)
+                except OSError:
+                    break
+            if steps and time.monotonic() >= due:
+                _, keys = steps.pop(0)
+                os.write(master, keys)
+                if not steps:
+                    confirmed = time.monotonic()
+                else:
+                    due = time.monotonic() + steps[0][0]
+            if confirmed is not None and time.monotonic() - confirmed > 30:
+                proc.kill()
+        proc.wait(timeout=30)
+        ended = time.monotonic()
+        os.close(master)
+        if confirmed is None:
+            raise RuntimeError(f"mltutor exited ({proc.returncode}) before the quit was confirmed")
+        return ended - confirmed
+
+
+def bench_quit(runs: int = 3) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for mode in ("prefill", "tool", "stream"):
+        times = [_quit_once(mode) for _ in range(runs)]
+        out[mode] = {"median_s": round(statistics.median(times), 3), "max_s": round(max(times), 3)}
+    out["target_s"] = 2.0
+    out["runs_per_state"] = runs
+    return out
+
+
 async def _bench_streaming(history: int) -> dict[str, Any]:
     """Stream a long answer under a conversation that already holds ``history`` exchanges."""
     from tests.tui.fakes import SIGMOID_ANSWER, FakeTutorService, sigmoid_script
@@ -116,7 +176,7 @@ async def _bench_streaming(history: int) -> dict[str, Any]:
     from mltutor.agent.service import TranscriptEntry
     from mltutor.settings import load_settings
     from mltutor.tui.app import create_app
-    from mltutor.tui.screens.chat import MAX_EXCHANGES_SHOWN
+    from mltutor.tui.screens.chat_sessions import MAX_EXCHANGES_SHOWN
     from mltutor.tui.widgets.message import AnswerMessage
 
     answer = "\n\n".join([SIGMOID_ANSWER] * 40)  # ~9k characters, ~1500 tokens, much LaTeX
@@ -230,6 +290,7 @@ def main() -> None:
         "startup": bench_startup(),
         "streaming": asyncio.run(_bench_streaming(history=0)),
         "streaming_after_20_exchanges": asyncio.run(_bench_streaming(history=20)),
+        "quit_mid_answer": bench_quit(),
     }
     for thread in threading.enumerate():  # the scripted service's threads are daemons
         assert thread.daemon or thread is threading.main_thread()

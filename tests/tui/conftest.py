@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ from textual.pilot import Pilot
 from mltutor.settings import Settings, load_settings
 from mltutor.tui.app import TutorApp, create_app
 from tests.tui.fakes import FakeTutorService
+from tests.tui.terminal import Terminal
 
 
 @pytest.fixture
@@ -45,3 +46,13 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await pilot.pause(0.02)
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Terminal]:
+    """A tmux server of its own, killed after the test."""
+    term = Terminal(tmp_path)
+    try:
+        yield term
+    finally:
+        term.kill()

@@ -77,6 +77,7 @@ class FakeTutorService:
         "$\\frac{d}{d\\hat y}(\\hat y - y)^2 = 2(\\hat y - y)$.",
         topics: list[TopicInfo] | None = None,
         notes: dict[str, str] | None = None,
+        pause_after: int | None = None,
     ) -> None:
         self.script = script if script is not None else sigmoid_script()
         self.token_delay = token_delay
@@ -85,6 +86,10 @@ class FakeTutorService:
         self.ready = ready
         self.explanation = explanation
         self._check = check
+        self.pause_after = pause_after
+        """Stream this many events, then wait for ``gate`` (a model stuck in prefill, say)."""
+        self.gate = threading.Event()
+        """Set by a test to let a paused stream go on."""
         self._topics = topics if topics is not None else demo_topics()
         self._notes = notes
         self._ids = itertools.count(1)
@@ -155,7 +160,11 @@ class FakeTutorService:
         self, script: list[Event], sid: str | None, cancel: threading.Event | None
     ) -> Iterator[Event]:
         record = TranscriptEntry(role="assistant", content="")
-        for event in script:
+        for index, event in enumerate(script):
+            if index == self.pause_after:
+                while not self.gate.wait(0.01):
+                    if cancel is not None and cancel.is_set():
+                        break
             if cancel is not None and cancel.is_set():
                 self.cancelled += 1
                 if sid is not None:  # the partial answer is kept, marked as interrupted

@@ -160,8 +160,10 @@ def hessian_script() -> list[Event]:
 
 LONG_FORMULA_ANSWER = (
     "Expanding the squared error around the mean prediction gives the decomposition\n\n"
-    "$$\\mathbb{E}\\left[(y - \\hat f(x))^2\\right] = \\left(\\mathbb{E}[\\hat f(x)] - f(x)\\right)^2"
-    " + \\mathbb{E}\\left[(\\hat f(x) - \\mathbb{E}[\\hat f(x)])^2\\right] + \\sigma^2$$\n\n"
+    "$$\\mathbb{E}_{\\mathcal{D},\\varepsilon}\\left[(y - \\hat f(x;\\mathcal{D}))^2\\right]"
+    " = \\left(\\mathbb{E}_{\\mathcal{D}}[\\hat f(x;\\mathcal{D})] - f(x)\\right)^2"
+    " + \\mathbb{E}_{\\mathcal{D}}\\left[(\\hat f(x;\\mathcal{D})"
+    " - \\mathbb{E}_{\\mathcal{D}}[\\hat f(x;\\mathcal{D})])^2\\right] + \\sigma^2$$\n\n"
     "1. **Bias**: error from wrong assumptions,\n"
     "   $$\n   \\text{Bias} = \\mathbb{E}[\\hat f(x)] - f(x)\n   $$\n"
     "2. **Variance**: spread of $\\hat f$ over training sets."

@@ -105,3 +105,107 @@ def test_sessions_sidebar(snap_compare: Any, settings: Settings) -> None:
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=(120, 34), run_before=open_session)
+
+
+async def _ask_and_finish(pilot: Pilot[int], question: str) -> None:
+    await wait_for(pilot, lambda: pilot.app.service_view.phase == "ready", what="ready")
+    prompt = pilot.app.screen.query_one("#prompt", Input)
+    prompt.value = question
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: pilot.app.screen.query("AnswerMessage"), what="answer")
+    await wait_for(pilot, lambda: not pilot.app.generating, what="end of stream")
+    await pilot.pause(0.1)
+
+
+def test_matrix_answer_with_the_tool_result_open(snap_compare: Any, settings: Settings) -> None:
+    """The Hessian as a drawn matrix in the answer; the Tools panel shows inputs, the matrix,
+    and each critical point with its eigenvalues and classification."""
+    from tests.tui.scripts import hessian_script
+
+    app = _app(settings, FakeTutorService(hessian_script(), token_delay=0.0))
+
+    async def run(pilot: Pilot[int]) -> None:
+        await _ask_and_finish(pilot, "What is the Hessian of x^3 - 3x + y^2?")
+        await pilot.click("ToolsPanel")
+        await pilot.pause(0.1)
+        log = pilot.app.screen.query_one("#log")
+        log.scroll_home(animate=False)  # type: ignore[attr-defined]
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=(80, 44), run_before=run)
+
+
+def test_long_formula_at_80_columns(snap_compare: Any, settings: Settings) -> None:
+    """A display formula wider than the screen breaks before operators, "=" under "="; a formula
+    inside a list item stays in the list; no Markdown or LaTeX marks show."""
+    from tests.tui.scripts import bias_variance_script
+
+    app = _app(settings, FakeTutorService(bias_variance_script(), token_delay=0.0))
+
+    async def run(pilot: Pilot[int]) -> None:
+        await _ask_and_finish(pilot, "Bias-variance decomposition?")
+        pilot.app.screen.query_one("#log").scroll_end(animate=False)  # type: ignore[attr-defined]
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run)
+
+
+def test_help_screen_at_80x24(snap_compare: Any, settings: Settings) -> None:
+    """F1: the modes first, then the keys."""
+    app = _app(settings, FakeTutorService())
+    assert snap_compare(app, terminal_size=(80, 24), press=["f1"])
+
+
+def test_topics_browser_at_80x24(snap_compare: Any, settings: Settings) -> None:
+    """Every topic with its question count and mastery (one topic has been interviewed on)."""
+    from tests.tui.scripts import demo_topics
+
+    fake = FakeTutorService(topics=demo_topics({"calculus": 0.75, "probability": 0.3}))
+    app = _app(settings, fake)
+
+    async def run(pilot: Pilot[int]) -> None:
+        await wait_for(pilot, lambda: pilot.app.service_view.phase == "ready", what="ready")
+        pilot.app.action_topics()  # type: ignore[attr-defined]
+        await wait_for(
+            pilot,
+            lambda: getattr(pilot.app.screen, "topics", None) is not None,
+            what="topics",
+        )
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run)
+
+
+def test_footer_at_80x24_while_the_model_reads_its_prompt(
+    snap_compare: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """esc Stop first, Help and Quit whole at the right; the activity line says what happens."""
+    from types import SimpleNamespace
+
+    from mltutor.agent.events import PhaseEvent, TokenEvent
+    from mltutor.tui.widgets import message
+
+    monkeypatch.setattr(message, "time", SimpleNamespace(monotonic=lambda: 1000.0))  # no clock
+    script = [
+        PhaseEvent(phase="reading", detail="1,200 tokens of notes", progress=0.4),
+        TokenEvent(text="L1"),
+    ]
+    fake = FakeTutorService(script, pause_after=1)  # stuck reading until the test ends
+    app = _app(settings, fake)
+
+    async def run(pilot: Pilot[int]) -> None:
+        await wait_for(pilot, lambda: pilot.app.service_view.phase == "ready", what="ready")
+        prompt = pilot.app.screen.query_one("#prompt", Input)
+        prompt.value = "Why does L1 give sparse weights?"
+        await pilot.press("enter")
+        await wait_for(
+            pilot,
+            lambda: "reading" in str(pilot.app.screen.query_one(".answer-activity").render()),
+            what="reading",
+        )
+        await pilot.pause(0.1)
+
+    try:
+        assert snap_compare(app, terminal_size=(80, 24), run_before=run)
+    finally:
+        fake.gate.set()

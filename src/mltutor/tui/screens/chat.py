@@ -57,7 +57,11 @@ class ChatScreen(SessionScreen):
             with Vertical(id="chat-main"):
                 with VerticalScroll(id="log"):
                     yield MarkdownBody(WELCOME, classes="welcome")
-                yield Input(placeholder="Ask a question · enter sends · F1 help", id="prompt")
+                yield Input(
+                    placeholder="Ask a question · enter sends · F1 help",
+                    id="prompt",
+                    select_on_focus=False,  # focus coming back must not select what was typed
+                )
         yield KeyBar()
 
     def on_mount(self) -> None:

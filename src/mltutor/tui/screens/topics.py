@@ -56,7 +56,7 @@ def mastery_text(mastery: float | None) -> Text:
 def topic_row(topic: TopicInfo, *, russian: bool = False) -> Table:
     """One line of the list."""
     title = topic.title_ru if russian and topic.title_ru else topic.title
-    count = f"{topic.questions} q." if topic.questions else "—"
+    count = str(topic.questions) if topic.questions else "—"
     return _row(Text(title), Text(count), mastery_text(topic.mastery))
 
 

@@ -168,6 +168,11 @@ class AnswerMessage(Vertical):
                 scroller.scroll_end(animate=False)
 
     async def _drain_items(self, run: RunHandle) -> None:
+        if run.stopped:  # whatever arrives after the stop only updates the panels
+            await self._flush()
+            self._finish("stopped", None)
+            self._drain_tail(run)
+            return
         ended = False
         for item in run.drain():
             if item is END:

@@ -61,7 +61,7 @@ class Panel(Static, can_focus=True):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter,space", "toggle_panel", "Open/close", show=False),
+        Binding("enter,space", "toggle_panel", "Open/close"),
     ]
 
     collapsed: reactive[bool] = reactive(True)
@@ -269,7 +269,11 @@ class VerificationPanel(Panel):
             if v.claims_checked == 0:
                 title += " · no checkable claims"
             elif v.claims_failed == 0:
-                title += f" · {v.claims_checked} claims checked, all hold"
+                title += (
+                    " · 1 claim checked, it holds"
+                    if v.claims_checked == 1
+                    else f" · {v.claims_checked} claims checked, all hold"
+                )
             else:
                 title += f" · {v.claims_failed} of {v.claims_checked} claims failed"
             if v.revision:

@@ -143,7 +143,7 @@ def tool_details(args: dict[str, Any], result: dict[str, Any] | None, *, ok: boo
         out.append("running…\n", style="yellow")
     elif not ok:
         out.append(str(result.get("error", result)) + "\n", style="red")
-    else:
-        _record(out, "", result)
+    else:  # fields that only repeat an input (a Hessian's variables) are left out
+        _record(out, "", {k: v for k, v in result.items() if args.get(k) != v})
     out.rstrip()
     return out
