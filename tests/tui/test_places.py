@@ -13,7 +13,7 @@ from mltutor.settings import Settings, load_settings
 from mltutor.tui.app import TutorApp, create_app
 from mltutor.tui.screens.chat import ChatScreen
 from mltutor.tui.screens.check import CheckScreen
-from mltutor.tui.screens.help import HELP, HelpScreen
+from mltutor.tui.screens.help import HelpScreen, help_text
 from mltutor.tui.screens.topics import NoteScreen, TopicsScreen, note_markdown
 from mltutor.tui.widgets.markdown_body import MarkdownBody
 from tests.tui.conftest import wait_for
@@ -59,7 +59,7 @@ def test_the_help_names_every_key_the_screens_bind() -> None:
     """Keys added to a screen must be explained on the help screen too."""
     from textual.binding import Binding
 
-    shown = HELP.lower()
+    shown = help_text(interview="interview" in TutorApp.MODES).lower()
     for owner in (ChatScreen, CheckScreen, TutorApp):
         for binding in owner.BINDINGS:
             assert isinstance(binding, Binding)

@@ -324,3 +324,28 @@ async def test_nothing_starts_a_service_once_quitting_has_begun(make_app: MakeAp
         app.restart_service()  # e.g. F5 or a queued question racing the quit
         await pilot.pause(0.2)
         assert app.services.epoch == epoch and fake.started == 1
+
+
+async def test_a_resumed_answer_cut_inside_a_formula_shows_no_raw_latex(make_app: MakeApp) -> None:
+    from mltutor.agent.service import TranscriptEntry
+
+    cut = "The decomposition is\n\n$$\\mathbb{E}_{\\mathcal{D}}\\left[(y - \\hat f"
+    sessions = [
+        (
+            "Stopped mid-formula",
+            [
+                TranscriptEntry(role="user", content="bias-variance?"),
+                TranscriptEntry(role="assistant", content=cut, interrupted="stopped"),
+            ],
+        )
+    ]
+    app = make_app(FakeTutorService(sessions=sessions))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(
+            pilot, lambda: app.screen.query_one("SessionList").option_count == 1, what="listed"
+        )
+        await pilot.press("ctrl+b", "enter")
+        await wait_for(pilot, lambda: app.screen.query(AnswerMessage), what="resumed")
+        answer = app.screen.query(AnswerMessage).last()
+        assert answer.body_source.startswith("The decomposition is")
+        assert "\\mathbb" not in answer.body_source and "$$" not in answer.body_source

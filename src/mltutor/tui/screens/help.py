@@ -43,7 +43,7 @@ HELP = """\
 | enter | send the question |
 | esc, ctrl+c | stop the answer being written (the app keeps running) |
 | F5 | ask the failed or stopped question again; restart a tutor that is down |
-| ctrl+t | switch between chat and check mode |
+| ctrl+t | switch between chat and check mode |{interview_key}
 | ctrl+b | sessions: enter resumes, r renames, d deletes, n starts a new one |
 | ctrl+n | new conversation (check mode: clear the derivation) |
 | ctrl+o | export the conversation to Markdown |
@@ -90,9 +90,15 @@ The status bar always shows the model in use.
 """
 
 
+INTERVIEW_KEY = "\n| F2 | interview mode: a mock interview on the topic you choose |"
+
+
 def help_text(*, interview: bool) -> str:
-    """The help as Markdown (the interview line depends on whether that mode exists)."""
-    return HELP.format(interview=INTERVIEW_AVAILABLE if interview else INTERVIEW_PLANNED)
+    """The help as Markdown (the interview lines depend on whether that mode exists)."""
+    return HELP.format(
+        interview=INTERVIEW_AVAILABLE if interview else INTERVIEW_PLANNED,
+        interview_key=INTERVIEW_KEY if interview else "",
+    )
 
 
 class HelpScreen(ModalScreen[None]):

@@ -95,8 +95,12 @@ class AnswerMessage(Vertical):
     def compose(self) -> ComposeResult:
         yield SourcesPanel()
         yield ToolsPanel()
-        content = self._entry.content if self._entry is not None else ""
-        yield MarkdownBody(render_markdown(content) if content else "", classes="answer-body")
+        entry = self._entry
+        content = entry.content if entry is not None else ""
+        # an interrupted answer may end inside a formula: show it as it was shown while streaming
+        partial = entry is not None and bool(entry.interrupted)
+        body = render_markdown(content, partial=partial) if content else ""
+        yield MarkdownBody(body, classes="answer-body")
         yield Static("", classes="answer-activity")
         yield VerificationPanel()
         yield Static("", classes="answer-citations")
@@ -347,7 +351,7 @@ class AnswerMessage(Vertical):
         body.show(body.source)  # drops the spare lines kept while streaming
         activity = self.query_one(".answer-activity", Static)
         if outcome == "stopped":
-            activity.update(Text("■ stopped", style="dim italic"))
+            activity.update(Text("■ stopped · F5 asks again", style="dim italic"))
         else:
             activity.display = False
         self.post_message(self.Finished(self, outcome, error))

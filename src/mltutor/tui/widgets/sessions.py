@@ -80,7 +80,7 @@ class SessionSidebar(Vertical):
             listing.add_option(Option(Text("no sessions yet", style="dim italic"), disabled=True))
             return
         for info in sessions:
-            prompt = Text()
+            prompt = Text(no_wrap=True, overflow="ellipsis")  # one line per title, cut with …
             prompt.append("● " if info.id == current else "  ", style="green")
             prompt.append(info.title, style="bold" if info.id == current else "")
             turns = "question" if info.turns == 1 else "questions"
