@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from mltutor.tools import bounded
-from mltutor.tools.errors import LimitExceeded, ToolTimeout
+from mltutor.tools.errors import LimitExceeded, ToolError, ToolTimeout
 from mltutor.tools.limits import ToolLimits
 from mltutor.tools.registry import run_tool
 
@@ -217,6 +217,21 @@ def test_errors_of_the_function_cross_the_process_boundary() -> None:
     with pytest.raises(ZeroDivisionError):
         bounded.run_bounded(divmod, 1, 0, timeout=5)
     assert bounded.run_bounded(divmod, 7, 2, timeout=5) == (3, 1)
+
+
+class _Unrebuildable(Exception):
+    def __init__(self, a: int, b: int) -> None:
+        super().__init__(a)  # pickles as (cls, (a,)): rebuilding it needs b too
+
+
+def _raise_unrebuildable() -> None:
+    raise _Unrebuildable(1, 2)
+
+
+def test_an_error_that_cannot_be_rebuilt_is_still_a_tool_error() -> None:
+    with pytest.raises(ToolError, match="could not be passed back"):
+        bounded.run_bounded(_raise_unrebuildable, timeout=5)
+    assert bounded.run_bounded(divmod, 9, 4, timeout=5) == (2, 1)
 
 
 def test_config_path_rule_matches_the_settings(

@@ -27,6 +27,7 @@ import contextlib
 import gc
 import itertools
 import os
+import pickle
 import signal
 import threading
 import time
@@ -310,7 +311,7 @@ def run_bounded(fn: Callable[..., T], *args: Any, timeout: float, **kwargs: Any)
             worker.conn.send(job)
         if not worker.conn.poll(timeout):
             raise _timeout_error(timeout)
-        status, value = worker.conn.recv()
+        reply = worker.conn.recv_bytes()
     except (EOFError, OSError):  # the worker died mid-call (a crash in C, or the kernel)
         worker.proc.join(timeout=1)
         code = worker.proc.exitcode
@@ -322,6 +323,13 @@ def run_bounded(fn: Callable[..., T], *args: Any, timeout: float, **kwargs: Any)
     except BaseException:  # timeout, Ctrl-C, an argument that does not pickle: start afresh
         worker.kill()
         raise
+    try:
+        status, value = pickle.loads(reply)
+    except Exception:  # e.g. an exception class that cannot be rebuilt from its arguments
+        status, value = (
+            "err",
+            ToolError("the computation failed with an error that could not be passed back"),
+        )
     if status == "recycle":  # after MemoryError the heap may be fragmented: start afresh
         worker.kill()
     else:
