@@ -52,9 +52,15 @@ def test_grid_runs_every_cell_and_resumes(
 
     model = KeyedChatModel(answer)
     notes = [
-        Citation(label=f"{q.topic} § notes", topic=q.topic, heading="Notes", source="x.md", text=q.reference_answer[:200])
+        Citation(
+            label=f"{q.topic} § notes",
+            topic=q.topic,
+            heading="Notes",
+            source="x.md",
+            text=q.reference_answer[:200],
+        )
         for q in questions
-    ]  # fmt: skip
+    ]
     injected = Injected(
         model=model,
         retriever=RecordingRetriever(notes),
@@ -84,8 +90,10 @@ def test_grid_runs_every_cell_and_resumes(
         assert sorted(r.case_id for r in ok) == sorted(q.id for q in questions), cell.name
         manifest = RunDir.open(path / cell.name).manifest()
         assert (manifest.config.best_of, manifest.config.verify, manifest.config.solver) == (
-            cell.best_of, cell.verify, cell.solver,
-        )  # fmt: skip
+            cell.best_of,
+            cell.verify,
+            cell.solver,
+        )
         if cell.solver == "tutor":
             assert all(r.details["solver"]["candidates"] == cell.best_of for r in ok), cell.name
     summary = summarize_grid(path)

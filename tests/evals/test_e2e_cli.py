@@ -35,9 +35,13 @@ def _env(tmp_path: Path) -> dict[str, str]:
 def _cli(tmp_path: Path, *args: str, **kw: Any) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "mltutor.cli", "eval", *args],
-        cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, **kw,
-    )  # fmt: skip
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
 
 
 def _done(proc: subprocess.Popen[str], timeout: float = 400) -> tuple[int, str, str]:

@@ -24,9 +24,21 @@ def _suite(path: Path, rows: list[dict]) -> Path:
 
 DERIVATIONS = [
     {"kind": "derivation", "id": "ok", "steps": ["d/dx x^3 = 3x^2"], "topic": "calculus"},
-    {"kind": "derivation", "id": "bad2", "steps": ["d/dx (x^2 sin(x))", "= 2x sin(x)"], "first_wrong_step": 2, "topic": "calculus"},
-    {"kind": "derivation", "id": "bad1", "steps": ["d/dx sin(3x^2) = cos(3x^2)"], "first_wrong_step": 1, "topic": "calculus"},
-]  # fmt: skip
+    {
+        "kind": "derivation",
+        "id": "bad2",
+        "steps": ["d/dx (x^2 sin(x))", "= 2x sin(x)"],
+        "first_wrong_step": 2,
+        "topic": "calculus",
+    },
+    {
+        "kind": "derivation",
+        "id": "bad1",
+        "steps": ["d/dx sin(3x^2) = cos(3x^2)"],
+        "first_wrong_step": 1,
+        "topic": "calculus",
+    },
+]
 
 
 def _metric(run_dir: Path, case: str, key: str) -> float | None:
@@ -56,9 +68,13 @@ def test_derivations_with_checker_raw_and_tutor(tmp_path: Path, settings: Settin
     # a raw model that always blames line 1: right for bad1 only; verdicts right for both bad ones
     model = KeyedChatModel(lambda prompt: "1")
     launch.start(
-        suite, RunConfig(suite=suite.source, solver="raw"), settings, tmp_path,
-        injected=Injected(model=model), run_dir=tmp_path / "raw",
-    )  # fmt: skip
+        suite,
+        RunConfig(suite=suite.source, solver="raw"),
+        settings,
+        tmp_path,
+        injected=Injected(model=model),
+        run_dir=tmp_path / "raw",
+    )
     assert [_metric(tmp_path / "raw", c, "correct") for c in ("ok", "bad2", "bad1")] == [
         0.0,
         0.0,
@@ -74,9 +90,13 @@ def test_derivations_with_checker_raw_and_tutor(tmp_path: Path, settings: Settin
     # the tutor in check mode: the checker tool finds the step whatever the model writes
     tutor_model = KeyedChatModel(lambda prompt: "Let me look at the steps [1].")
     launch.start(
-        suite, RunConfig(suite=suite.source, solver="tutor", verify=False), settings, tmp_path,
-        injected=Injected(model=tutor_model, retriever=lambda q, k, **kw: []), run_dir=tmp_path / "tutor",
-    )  # fmt: skip
+        suite,
+        RunConfig(suite=suite.source, solver="tutor", verify=False),
+        settings,
+        tmp_path,
+        injected=Injected(model=tutor_model, retriever=lambda q, k, **kw: []),
+        run_dir=tmp_path / "tutor",
+    )
     latest = RunDir.open(tmp_path / "tutor").latest()
     assert all(r.status == "ok" for r in latest.values()), latest
     assert [latest[c].metrics["correct"] for c in ("ok", "bad2", "bad1")] == [1.0, 1.0, 1.0]
@@ -89,8 +109,14 @@ def test_retrieval_suite_scores_hits_and_reciprocal_rank(
     rows = [
         {"kind": "retrieval", "id": "first", "query": "sigmoid derivative", "topic": "calculus"},
         {"kind": "retrieval", "id": "second", "query": "p-value meaning", "topic": "statistics"},
-        {"kind": "retrieval", "id": "miss", "query": "eigen decomposition", "topic": "linear-algebra", "language": "ru"},
-    ]  # fmt: skip
+        {
+            "kind": "retrieval",
+            "id": "miss",
+            "query": "eigen decomposition",
+            "topic": "linear-algebra",
+            "language": "ru",
+        },
+    ]
     ranked = {
         "sigmoid derivative": ["calculus", "probability"],
         "p-value meaning": ["probability", "statistics", "calculus"],
@@ -102,9 +128,13 @@ def test_retrieval_suite_scores_hits_and_reciprocal_rank(
 
     suite = load_suite(str(_suite(tmp_path / "r.jsonl", rows)))
     launch.start(
-        suite, RunConfig(suite=suite.source, solver="retriever"), settings, tmp_path,
-        injected=Injected(retriever=search), run_dir=tmp_path / "run",
-    )  # fmt: skip
+        suite,
+        RunConfig(suite=suite.source, solver="retriever"),
+        settings,
+        tmp_path,
+        injected=Injected(retriever=search),
+        run_dir=tmp_path / "run",
+    )
     run = tmp_path / "run"
     assert [_metric(run, c, "hit1") for c in ("first", "second", "miss")] == [1.0, 0.0, 0.0]
     assert [_metric(run, c, "hit3") for c in ("first", "second", "miss")] == [1.0, 1.0, 0.0]
@@ -117,29 +147,42 @@ def test_retrieval_suite_scores_hits_and_reciprocal_rank(
 def test_grading_suite_measures_the_graders_ordering(tmp_path: Path, settings: Settings) -> None:
     rows = [
         {
-            "kind": "grading", "id": "g1", "question": "Why do we need a learning rate?", "topic": "optimization",
+            "kind": "grading",
+            "id": "g1",
+            "question": "Why do we need a learning rate?",
+            "topic": "optimization",
             "answers": [
-                {"band": "good", "text": "it scales each step along the negative gradient; too large diverges"},
+                {
+                    "band": "good",
+                    "text": "it scales each step along the negative gradient; too large diverges",
+                },
                 {"band": "partial", "text": "it scales each step along the negative gradient"},
                 {"band": "wrong", "text": "it is the number of epochs"},
             ],
         },
         {
-            "kind": "grading", "id": "g2", "question": "What is a prior?", "topic": "probability",
+            "kind": "grading",
+            "id": "g2",
+            "question": "What is a prior?",
+            "topic": "probability",
             "answers": [
                 {"band": "good", "text": "nothing relevant"},
                 {"band": "wrong", "text": "belief before seeing data, updated by the likelihood"},
             ],
         },
-    ]  # fmt: skip
+    ]
     points = ["scales each step along the negative gradient", "too large diverges"]
     grader = LexicalGrader()
     grader.key_points = {"": points}  # both questions graded on the learning-rate points
     suite = load_suite(str(_suite(tmp_path / "g.jsonl", rows)))
     launch.start(
-        suite, RunConfig(suite=suite.source, solver="grader"), settings, tmp_path,
-        injected=Injected(grader=grader), run_dir=tmp_path / "run",
-    )  # fmt: skip
+        suite,
+        RunConfig(suite=suite.source, solver="grader"),
+        settings,
+        tmp_path,
+        injected=Injected(grader=grader),
+        run_dir=tmp_path / "run",
+    )
     run = tmp_path / "run"
     assert _metric(run, "g1", "ordering") == 1.0 and _metric(run, "g1", "pairs") == 3.0
     assert (
@@ -148,3 +191,43 @@ def test_grading_suite_measures_the_graders_ordering(tmp_path: Path, settings: S
     s = summarize(run)
     ordering = next(m for m in s.metrics if m.name == "ordering").estimate
     assert ordering.mean == 3 / 4  # pooled over the 4 ordered pairs
+
+
+def test_a_question_the_grader_has_no_rubric_for_is_an_error(
+    tmp_path: Path, settings: Settings
+) -> None:
+    from mltutor.agent.errors import NoRubricError
+
+    class NoRubric(LexicalGrader):
+        def grade(self, question: str, answer: str, **kw: object) -> object:
+            if "astrology" in question:
+                raise NoRubricError("no rubric: nothing in the question bank or the notes matches")
+            return super().grade(question, answer, **kw)  # type: ignore[arg-type]
+
+    rows = [
+        {"kind": "qa", "id": "odd", "question": "What is astrology?"},
+        {
+            "kind": "qa",
+            "id": "fine",
+            "question": "Why a learning rate?",
+            "key_points": ["it scales each step"],
+        },
+    ]
+    suite = load_suite(str(_suite(tmp_path / "q.jsonl", rows)))
+    launch.start(
+        suite,
+        RunConfig(suite=suite.source, solver="raw"),
+        settings,
+        tmp_path,
+        injected=Injected(
+            model=KeyedChatModel(lambda p: "It scales each step."), grader=NoRubric()
+        ),
+        run_dir=tmp_path / "run",
+    )
+    latest = RunDir.open(tmp_path / "run").latest()
+    assert latest["odd"].status == "error" and latest["odd"].error is not None
+    assert (
+        latest["odd"].error.kind == "no_rubric"
+        and "nothing in the question bank" in latest["odd"].error.message
+    )
+    assert latest["fine"].status == "ok" and latest["fine"].metrics["score"] == 10.0

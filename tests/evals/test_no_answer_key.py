@@ -28,17 +28,26 @@ def _chunks(questions: list) -> list[Citation]:
     for q in questions:
         out.append(
             Citation(
-                label=f"{q.topic} § question {q.id}", topic=q.topic, heading="Interview questions",
-                source=f"{q.topic}.md", score=0.9, text=f"{q.question}\n{q.reference_answer}",
-                kind="question", question_id=q.id,
+                label=f"{q.topic} § question {q.id}",
+                topic=q.topic,
+                heading="Interview questions",
+                source=f"{q.topic}.md",
+                score=0.9,
+                text=f"{q.question}\n{q.reference_answer}",
+                kind="question",
+                question_id=q.id,
             )
-        )  # fmt: skip
+        )
         out.append(
             Citation(
-                label=f"{q.topic} § overview", topic=q.topic, heading="Overview",
-                source=f"{q.topic}.md", score=0.5, text=f"General notes on {q.topic}.",
+                label=f"{q.topic} § overview",
+                topic=q.topic,
+                heading="Overview",
+                source=f"{q.topic}.md",
+                score=0.5,
+                text=f"General notes on {q.topic}.",
             )
-        )  # fmt: skip
+        )
     return out
 
 

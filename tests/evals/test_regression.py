@@ -15,8 +15,8 @@ from mltutor.evals import launch
 from mltutor.evals.bundled import load_suite
 from mltutor.evals.launch import Injected
 from mltutor.evals.records import RunConfig
-from mltutor.evals.reports import compare, summarize
 from mltutor.evals.render import markdown
+from mltutor.evals.reports import compare, summarize
 from mltutor.evals.suites import Selection
 from mltutor.knowledge.bank import load_questions
 from mltutor.settings import Settings

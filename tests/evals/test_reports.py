@@ -25,26 +25,37 @@ def make_run(path: Path, rows: list[dict], *, kind: str = "qa", suite_hash: str 
         created_at="2026-01-01T00:00:00+00:00",
         config=RunConfig(suite="s.jsonl", solver="raw"),
         suite=SuiteInfo(
-            name="s", source="s.jsonl", kind=kind, hash=suite_hash, cases_total=len(ids),  # type: ignore[arg-type]
+            name="s",
+            source="s.jsonl",
+            kind=kind,
+            hash=suite_hash,
+            cases_total=len(ids),  # type: ignore[arg-type]
             selected_hash=suite_hash,
         ),
         case_ids=ids,
-    )  # fmt: skip
+    )
     run = RunDir.create(path, manifest)
     for r in rows:
         if r.get("pending"):
             continue
         if r.get("error"):
             record = CaseRecord(
-                case_id=r["id"], kind=kind, status="error", topic=r.get("topic", "t"),  # type: ignore[arg-type]
+                case_id=r["id"],
+                kind=kind,
+                status="error",
+                topic=r.get("topic", "t"),  # type: ignore[arg-type]
                 error=CaseError(kind=r["error"], message="boom"),
-            )  # fmt: skip
+            )
         else:
             record = CaseRecord(
-                case_id=r["id"], kind=kind, status="ok", topic=r.get("topic", "t"),  # type: ignore[arg-type]
-                language=r.get("language", "en"), difficulty=r.get("difficulty", "-"),
+                case_id=r["id"],
+                kind=kind,
+                status="ok",
+                topic=r.get("topic", "t"),  # type: ignore[arg-type]
+                language=r.get("language", "en"),
+                difficulty=r.get("difficulty", "-"),
                 metrics=r["metrics"],
-            )  # fmt: skip
+            )
         run.append(record)
     return path
 
@@ -55,12 +66,28 @@ def qa(score: float, **extra: float) -> dict:
 
 def test_summary_groups_errors_pending_and_pooled_ratios(tmp_path: Path) -> None:
     rows = [
-        {"id": "a", "topic": "calculus", "difficulty": "easy", "metrics": qa(8, math_claims=3, math_failed=1)},
-        {"id": "b", "topic": "calculus", "difficulty": "hard", "language": "ru", "metrics": qa(6, math_claims=1, math_failed=0)},
-        {"id": "c", "topic": "statistics", "difficulty": "easy", "metrics": qa(4, math_claims=0, math_failed=0)},
+        {
+            "id": "a",
+            "topic": "calculus",
+            "difficulty": "easy",
+            "metrics": qa(8, math_claims=3, math_failed=1),
+        },
+        {
+            "id": "b",
+            "topic": "calculus",
+            "difficulty": "hard",
+            "language": "ru",
+            "metrics": qa(6, math_claims=1, math_failed=0),
+        },
+        {
+            "id": "c",
+            "topic": "statistics",
+            "difficulty": "easy",
+            "metrics": qa(4, math_claims=0, math_failed=0),
+        },
         {"id": "d", "topic": "statistics", "error": "timeout"},
         {"id": "e", "topic": "statistics", "pending": True},
-    ]  # fmt: skip
+    ]
     s = summarize(make_run(tmp_path / "run", rows))
     assert (s.cases, s.scored, s.errors, s.pending) == (5, 3, 1, 1)
     assert s.error_kinds == {"timeout": 1} and s.error_cases[0].case_id == "d"

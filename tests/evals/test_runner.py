@@ -58,9 +58,15 @@ def test_stop_then_resume_runs_each_case_once(tmp_path: Path, settings: Settings
     run_dir = tmp_path / "run"
     config = RunConfig(suite=suite.source, solver="raw")
     first = launch.start(
-        suite, config, settings, tmp_path, injected=injected, run_dir=run_dir,
-        on_progress=stop_after_two, stop=stop,
-    )  # fmt: skip
+        suite,
+        config,
+        settings,
+        tmp_path,
+        injected=injected,
+        run_dir=run_dir,
+        on_progress=stop_after_two,
+        stop=stop,
+    )
     assert first.interrupted and first.ran == 2 and first.remaining == 4
     assert sum(ok_counts(run_dir).values()) == 2
     asked_before = len(model.prompts)
@@ -130,9 +136,13 @@ def test_manifest_and_case_record_contents(tmp_path: Path, settings: Settings) -
     run_dir = tmp_path / "run"
     config = RunConfig(suite=suite.source, solver="raw")
     launch.start(
-        suite, config, settings, tmp_path,
-        injected=Injected(model=model, grader=grader_for(questions)), run_dir=run_dir,
-    )  # fmt: skip
+        suite,
+        config,
+        settings,
+        tmp_path,
+        injected=Injected(model=model, grader=grader_for(questions)),
+        run_dir=run_dir,
+    )
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["suite"]["hash"] == suite.hash and manifest["suite"]["kind"] == "qa"
     assert manifest["case_ids"] == [q.id for q in questions]
@@ -163,9 +173,15 @@ def test_a_line_cut_short_by_a_kill_is_skipped_and_the_log_heals(
     run_dir = tmp_path / "run"
     stop = threading.Event()
     launch.start(
-        suite, RunConfig(suite=suite.source, solver="raw"), settings, tmp_path, injected=injected,
-        run_dir=run_dir, stop=stop, on_progress=lambda p: stop.set() if p.done >= 1 else None,
-    )  # fmt: skip
+        suite,
+        RunConfig(suite=suite.source, solver="raw"),
+        settings,
+        tmp_path,
+        injected=injected,
+        run_dir=run_dir,
+        stop=stop,
+        on_progress=lambda p: stop.set() if p.done >= 1 else None,
+    )
     with (run_dir / "cases.jsonl").open("ab") as f:
         f.write(
             b'{"case_id": "' + questions[1].id.encode() + b'", "kind": "qa", "sta'

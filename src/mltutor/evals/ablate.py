@@ -192,14 +192,25 @@ def run_grid(
 
             if (cell_dir / "manifest.json").is_file():
                 outcome = resume(
-                    cell_dir, settings, resources=shared, report=report, on_progress=progress,
+                    cell_dir,
+                    settings,
+                    resources=shared,
+                    report=report,
+                    on_progress=progress,
                     stop=stop,
-                )  # fmt: skip
+                )
             else:
                 outcome = start(
-                    suite, config, settings, path, resources=shared, report=report,
-                    on_progress=progress, run_dir=cell_dir, stop=stop,
-                )  # fmt: skip
+                    suite,
+                    config,
+                    settings,
+                    path,
+                    resources=shared,
+                    report=report,
+                    on_progress=progress,
+                    run_dir=cell_dir,
+                    stop=stop,
+                )
             outcomes.append(outcome)
             if outcome.interrupted:
                 break

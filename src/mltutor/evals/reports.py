@@ -224,9 +224,13 @@ def compare(this_path: Path, other_path: Path) -> Comparison:
     ids = [
         c
         for c in m1.case_ids
-        if c in r1 and c in r2 and r1[c].status == "ok" and r2[c].status == "ok"
-        and r1[c].metrics.get(key) is not None and r2[c].metrics.get(key) is not None
-    ]  # fmt: skip
+        if c in r1
+        and c in r2
+        and r1[c].status == "ok"
+        and r2[c].status == "ok"
+        and r1[c].metrics.get(key) is not None
+        and r2[c].metrics.get(key) is not None
+    ]
     if not ids:
         raise RunError(
             "the two runs have no case scored in both (compare runs of the same suite, and let "

@@ -147,13 +147,27 @@ def _make_solver(config: RunConfig, resources: Resources, scratch: Path) -> Solv
     raise RunError(f"unknown solver {config.solver!r}")
 
 
+def _grading_failed(exc: Exception) -> CaseFailed:
+    """A grader failure (no rubric, a bug) as a case error; its message is for the user."""
+    from mltutor.agent.errors import GradingError
+
+    message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+    kind = "no_rubric" if type(exc).__name__ == "NoRubricError" else "grader"
+    if not isinstance(exc, GradingError):
+        message = f"{type(exc).__name__}: {exc}"
+    return CaseFailed(CaseError(kind=kind, message=f"grading failed: {message}"))
+
+
 def _score(
     case: AnyCase, config: RunConfig, resources: Resources, solver: Solver | None, cancel: Any
 ) -> tuple[dict[str, float | None], dict[str, Any], str]:
     """Answer and score one case: (metrics, details, answer)."""
     if isinstance(case, GradingCase):
         assert resources.grader is not None
-        metrics, details, _ = score_grading(case, resources.grader)
+        try:
+            metrics, details, _ = score_grading(case, resources.grader)
+        except Exception as exc:
+            raise _grading_failed(exc) from exc
         return metrics, details, ""
     assert solver is not None
     solution = solver.solve(case, cancel)
@@ -161,13 +175,8 @@ def _score(
         assert resources.grader is not None
         try:
             metrics, details = score_qa(case, solution, resources.grader, resources.settings.tools)
-        except CaseFailed:
-            raise
-        except Exception as exc:  # NoRubricError and friends carry a message for the user
-            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-            raise CaseFailed(
-                CaseError(kind="grader", message=f"grading failed: {message}")
-            ) from exc
+        except Exception as exc:
+            raise _grading_failed(exc) from exc
     elif isinstance(case, DerivationCase):
         metrics, details = score_derivation(case, solution)
     elif isinstance(case, RetrievalCase):
@@ -260,9 +269,14 @@ def execute(
         try:
             metrics, details, answer = _score(case, config, resources, solver_for_thread(), cancel)
             record = CaseRecord(
-                **base, status="ok", metrics=metrics, details=details, answer=answer,
-                seconds=round(time.perf_counter() - start, 3), finished_at=now(),
-            )  # fmt: skip
+                **base,
+                status="ok",
+                metrics=metrics,
+                details=details,
+                answer=answer,
+                seconds=round(time.perf_counter() - start, 3),
+                finished_at=now(),
+            )
         except CaseFailed as exc:
             error = exc.error
             if error.kind == "cancelled":
