@@ -150,8 +150,13 @@ def test_long_formula_at_80_columns(snap_compare: Any, settings: Settings) -> No
     assert snap_compare(app, terminal_size=(80, 24), run_before=run)
 
 
-def test_help_screen_at_80x24(snap_compare: Any, settings: Settings) -> None:
-    """F1: the modes first, then the keys."""
+def test_help_screen_at_80x24(
+    snap_compare: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F1: the modes first (interview mode included), then the keys."""
+    from mltutor.tui.app import TutorApp
+
+    monkeypatch.setitem(TutorApp.MODES, "interview", "chat")  # the snapshot has the mode
     app = _app(settings, FakeTutorService())
     assert snap_compare(app, terminal_size=(80, 24), press=["f1"])
 
