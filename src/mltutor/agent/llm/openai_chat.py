@@ -43,6 +43,10 @@ if TYPE_CHECKING:
 
 __all__ = ["OpenAIChatModel", "json_response_format"]
 
+MAX_CHARS_PER_TOKEN = 16
+"""A stream is cut after this many characters per requested token: real tokens average about 4
+characters, so only a server ignoring ``max_tokens`` (an endless stream) ever reaches it."""
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -186,6 +190,10 @@ class OpenAIChatModel:
         chunks, url = self._call(lambda client: client.chat.completions.create(**params))
         events = 0
         decoder = EntityDecoder() if self._config.embedded else None
+        # a server that ignores max_tokens must not stream forever: stop reading well past it
+        budget = params.get("max_tokens")
+        cap = MAX_CHARS_PER_TOKEN * budget if isinstance(budget, int) else None
+        sent = 0
         try:
             for chunk in chunks:
                 events += 1
@@ -196,7 +204,13 @@ class OpenAIChatModel:
                 if isinstance(text, str) and text:
                     text = decoder.feed(text) if decoder else text
                     if text:
+                        sent += len(text)
                         yield text
+                        if cap is not None and sent > cap:
+                            log.warning(
+                                "stream cut after %d characters (max_tokens %s)", sent, budget
+                            )
+                            break
             if decoder is not None and (rest := decoder.flush()):
                 yield rest
         except Exception as exc:
