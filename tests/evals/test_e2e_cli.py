@@ -125,3 +125,27 @@ def test_run_kill_resume_report_vs(tmp_path: Path) -> None:
     assert code == 0, err
     code, _, err = _done(_cli(tmp_path, "report", "no-such-run", "--out", str(out)))
     assert code == 2 and "no run 'no-such-run'" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_finished_cases_and_says_how_to_resume(tmp_path: Path) -> None:
+    questions = bank_sample(5)
+    suite = write_qa_suite(tmp_path / "tiny.jsonl", questions)
+    out = tmp_path / "runs"
+    with FakeOpenAIServer(default=text("It depends on the data.", delay_s=0.8)) as server:
+        flags = ["--base-url", server.url, "--model", "fake-model", "--out", str(out)]
+        run = _cli(tmp_path, "run", str(suite), "--solver", "raw", *flags)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and run.poll() is None:
+            logs = list(out.glob("*/cases.jsonl"))
+            if logs and logs[0].read_bytes().count(b"\n") >= 1:
+                break
+            time.sleep(0.05)
+        run.send_signal(signal.SIGINT)
+        code, _, err = _done(run, timeout=120)
+    assert code == 130, err
+    assert "--resume" in err and "Traceback" not in err
+    log = next(out.glob("*/cases.jsonl"))
+    records = [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines()]
+    assert 1 <= len(records) < len(questions)
+    assert all(r["status"] == "ok" for r in records)  # the stopped case is not recorded as an error

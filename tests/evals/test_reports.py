@@ -122,6 +122,10 @@ def test_paired_comparison(tmp_path: Path) -> None:
     assert c.sign_p == pytest.approx(24 / 2048)
     assert {f.case_id for f in c.flips} == {f"c{i}" for i in range(10)}
     assert all(f.direction == "gained" for f in c.flips)
+    assert [p.case_id for p in c.cases[:10]] == sorted(f"c{i}" for i in range(10))  # |+3| first
+    assert c.cases[-1].difference == 0.0 and len(c.cases) == 12
+    text = markdown(summarize(a), c)
+    assert "Largest per-case differences" in text and "| c0 | 8.00 | 5.00 | +3.00 |" in text
     back = compare(b, a)
     assert back.difference.mean == pytest.approx(-c.difference.mean)  # type: ignore[operator]
     assert all(f.direction == "lost" for f in back.flips)
@@ -177,6 +181,7 @@ def test_ablation_names_the_cheapest_cell_within_the_best_ones_interval(tmp_path
     assert rows["raw"].seconds.mean == 1.0 and rows["bo2-verify"].tokens.mean == 1600
     drawing = plot(a)
     assert "bo1-verify" in drawing and "seconds per answer" in drawing
+    assert "tokens per answer" in plot(a, cost="tokens")
     md = ablation_markdown(a)
     assert "cheapest within CI of best" in md and "| raw |" in md
 

@@ -148,6 +148,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else DEFAULT_OUT
     try:
         if args.resume:
+            if args.suite:
+                return error(
+                    "--resume continues a run with its own suite and flags (from its manifest); "
+                    "give only --resume RUN (and --concurrency to change it)"
+                )
             path = resolve_run(args.resume, out)
             with ProgressView(path.name, args.quiet) as view:
                 outcome = launch.resume(

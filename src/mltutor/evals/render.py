@@ -80,9 +80,7 @@ def print_summary(s: RunSummary, console: Console, comparison: Comparison | None
     for row in s.metrics:
         pct = _percent(s.manifest.suite.kind, row.name)
         better = {"higher": " ↑", "lower": " ↓"}.get(row.better, "")
-        table.add_row(
-            f"{row.name}{better}", fmt(row.estimate, pct), str(row.estimate.n), row.label
-        )
+        table.add_row(f"{row.name}{better}", fmt(row.estimate, pct), str(row.estimate.n), row.label)
     console.print(table)
     pct = _percent(s.manifest.suite.kind, s.primary)
     for dim, rows in s.groups.items():
@@ -171,6 +169,19 @@ def markdown(s: RunSummary, comparison: Comparison | None = None) -> str:
             f"| wins / losses / ties | {c.wins} / {c.losses} / {c.ties} |",
             f"| sign test p (two-sided) | {c.sign_p:.3g} |",
         ]
+        moved = [p for p in c.cases if p.difference != 0]
+        if moved:
+            out += [
+                "",
+                "### Largest per-case differences",
+                "",
+                "| case | this | other | difference |",
+            ]
+            out += ["|---|---:|---:|---:|"]
+            out += [
+                f"| {p.case_id} | {p.this:.2f} | {p.other:.2f} | {p.difference:+.2f} |"
+                for p in moved[:20]
+            ]
         if c.flips:
             out += ["", "### Flipped cases", "", "| case | this | other | |", "|---|---|---|---|"]
             out += [
@@ -206,28 +217,29 @@ def _ablation_rows(a: AblationSummary) -> list[list[str]]:
 ABLATION_COLUMNS = ["cell", "score", "seconds/answer", "tokens/answer", "n", "errors", ""]
 
 
-def plot(a: AblationSummary, width: int = 72, height: int = 18) -> str:
-    """Score against seconds per answer, one labelled point per cell (plotext; plain text if absent)."""
+def plot(a: AblationSummary, width: int = 72, height: int = 18, *, cost: str = "seconds") -> str:
+    """Score against seconds (or tokens) per answer, one labelled point per cell (plotext; plain
+    text when plotext is not installed)."""
     points = [
-        (c.cell, c.seconds.mean, c.score.mean)
+        (c.cell, getattr(c, cost).mean, c.score.mean)
         for c in a.cells
-        if c.seconds.mean is not None and c.score.mean is not None
+        if getattr(c, cost).mean is not None and c.score.mean is not None
     ]
     if not points:
         return ""
     try:
         import plotext as plt
     except ImportError:  # plotext is optional: a table of the points instead
-        return "\n".join(f"{name:>16}  {x:8.2f} s  {y:6.2f}" for name, x, y in points)
+        return "\n".join(f"{name:>16}  {x:10.2f} {cost}  {y:6.2f}" for name, x, y in points)
     plt.clf()
     plt.plotsize(width, height)
     plt.theme("clear")
     for name, x, y in points:
         plt.scatter([x], [y], label=name, marker="dot")
         plt.text(name, x, y)
-    plt.xlabel("seconds per answer")
+    plt.xlabel(f"{cost} per answer")
     plt.ylabel(a.metric)
-    plt.title("score vs compute")
+    plt.title(f"{a.metric} vs {cost} per answer")
     return str(plt.build())
 
 
@@ -241,9 +253,10 @@ def print_ablation(a: AblationSummary, console: Console) -> None:
     for row in _ablation_rows(a):
         t.add_row(*row)
     console.print(t)
-    drawing = plot(a)
-    if drawing:
-        console.print(drawing, markup=False, highlight=False)
+    for cost in ("seconds", "tokens"):
+        drawing = plot(a, cost=cost)
+        if drawing:
+            console.print(drawing, markup=False, highlight=False)
     for note in a.notes:
         console.print(f"note: {note}", highlight=False)
 
@@ -254,9 +267,10 @@ def ablation_markdown(a: AblationSummary) -> str:
     out.append("| " + " | ".join(ABLATION_COLUMNS) + " |")
     out.append("|" + "---|" * len(ABLATION_COLUMNS))
     out += ["| " + " | ".join(r) + " |" for r in _ablation_rows(a)]
-    drawing = plot(a)
-    if drawing:
-        out += ["", "```", drawing, "```"]
+    for cost in ("seconds", "tokens"):
+        drawing = plot(a, cost=cost)
+        if drawing:
+            out += ["", "```", drawing, "```"]
     out += [""] + [f"- {n}" for n in a.notes]
     return "\n".join(out) + "\n"
 

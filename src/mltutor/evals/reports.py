@@ -106,6 +106,19 @@ class Flip(_Model):
     """``gained`` (passes only here) or ``lost`` (passed only in the other run)."""
 
 
+class PairedCase(_Model):
+    """One case scored in both runs."""
+
+    case_id: str
+    """The case."""
+    this: float
+    """Primary metric in this run."""
+    other: float
+    """Primary metric in the other run."""
+    difference: float
+    """this - other."""
+
+
 class Comparison(_Model):
     """This run against another, paired by case id."""
 
@@ -133,6 +146,8 @@ class Comparison(_Model):
     """Two-sided exact sign-test p-value (ties dropped)."""
     flips: list[Flip] = Field(default_factory=list)
     """Cases that passed in one run only."""
+    cases: list[PairedCase] = Field(default_factory=list)
+    """Every paired case with its difference, largest differences first."""
     seconds: Estimate | None = None
     """Mean difference in seconds per case (this - other), paired."""
 
@@ -268,6 +283,13 @@ def compare(this_path: Path, other_path: Path) -> Comparison:
         ties=ties,
         sign_p=p,
         flips=flips,
+        cases=sorted(
+            (
+                PairedCase(case_id=c, this=x, other=y, difference=x - y)
+                for c, x, y in zip(ids, a, b, strict=True)
+            ),
+            key=lambda p: (-abs(p.difference), p.case_id),
+        ),
         seconds=mean_ci(seconds),
     )
 
@@ -286,6 +308,7 @@ __all__ = [
     "Flip",
     "GroupRow",
     "MetricRow",
+    "PairedCase",
     "RunSummary",
     "compare",
     "load",
