@@ -5,7 +5,9 @@
 - ``score`` (0-10) and ``good`` (1 when the band is good): the grader, against the bank question's
   rubric (or the case's own key points); ``key_points_covered`` (share), ``contradicted`` (count);
 - ``math_claims`` / ``math_failed``: the final answer's formulas run through the same claim checker
-  for every solver (so ``raw`` and ``tutor`` are measured alike);
+  for every solver (so ``raw`` and ``tutor`` are measured alike; it is the checker the tutor's own
+  verification uses, so the tutor's failures there are low by construction), and
+  ``grader_math_checked`` / ``grader_math_wrong``: the grader's own formula check, a second opinion;
 - ``cited`` / ``cited_supported``: sentences carrying a citation ``[n]``, and how many of them the
   cited note actually supports (the grader's statement check against that note's text);
 - ``words``, ``seconds``, ``prompt_tokens``, ``completion_tokens``.
@@ -92,6 +94,14 @@ METRICS: dict[Kind, list[MetricSpec]] = {
         ),
         MetricSpec(
             name="math claims", key="math_claims", label="formulas checked per answer", better=""
+        ),
+        MetricSpec(
+            percent=True,
+            name="grader math wrong",
+            key="grader_math_wrong",
+            denominator="grader_math_checked",
+            label="share of formulas the grader's own math check finds wrong (a second opinion)",
+            better="lower",
         ),
         MetricSpec(
             percent=True,
@@ -247,6 +257,7 @@ def score_qa(
         case.question, solution.answer, question_id=case.bank_id, rubric=qa_rubric(case)
     )
     verdicts = [getattr(k, "verdict", "") for k in grade.key_points]
+    statuses = [getattr(m, "status", "") for m in getattr(grade, "math", [])]
     claims, failed, failures = math_claims(solution.answer, limits)
     cited, supported = citation_support(solution.answer, solution.hits, grader)
     metrics: dict[str, float | None] = {
@@ -257,6 +268,8 @@ def score_qa(
         "contradicted": float(verdicts.count("contradicted")),
         "math_claims": float(claims),
         "math_failed": float(failed),
+        "grader_math_checked": float(sum(st in ("ok", "wrong") for st in statuses)),
+        "grader_math_wrong": float(statuses.count("wrong")),
         "cited": float(cited),
         "cited_supported": float(supported),
         "words": float(len(solution.answer.split())),
