@@ -37,7 +37,7 @@ from mltutor.knowledge.index import (
     text_hash,
 )
 from mltutor.knowledge.notes import load_notes
-from mltutor.storage import StorageError, diagnose, file_lock, lock_path, replace_dir
+from mltutor.storage import LockBusy, StorageError, diagnose, file_lock, lock_path, replace_dir
 
 Progress = Callable[[str], None]
 LOCK_NAME = "index-notes"
@@ -196,14 +196,28 @@ def open_notes_local(
             progress("using the knowledge index the other process built")
         return state
     holder = f"pid {os.getpid()} building the index"
-    with _lock(data_dir, on_wait=waiting, holder=holder):
-        release_local(target)
-        state = _probe(target, want, embed)
-        if isinstance(state, Opened):
-            if waited:
-                progress("using the knowledge index the other process built")
-            return state
-        return _rebuild(state, target, index_dir, want, embed, notes_dir, progress)
+    lock = lock_path(data_dir, LOCK_NAME)
+    while True:
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(file_lock(lock, timeout=0, holder=holder))
+            except LockBusy as busy:  # someone is building: wait for it, then read what it built
+                waiting(busy.holder)
+                stack.enter_context(_lock(data_dir, shared=True))
+                state = _probe(target, want, embed)
+                if isinstance(state, Opened):
+                    progress("using the knowledge index the other process built")
+                    return state
+                continue  # it failed or built something else: try to build ourselves
+            except StorageError as exc:
+                raise KnowledgeError(exc.message, kind=exc.kind) from exc
+            release_local(target)
+            state = _probe(target, want, embed)
+            if isinstance(state, Opened):
+                if waited:
+                    progress("using the knowledge index the other process built")
+                return state
+            return _rebuild(state, target, index_dir, want, embed, notes_dir, progress)
 
 
 def _rebuild(

@@ -178,11 +178,12 @@ class MaterialIndex:
         """Open the store (repairing it under the exclusive lock if it needs it)."""
         if self.store is not None:
             return self.store
-        with self._lock(shared=True):
+        missing = self.store_dir is not None and not (self.store_dir / "chroma.sqlite3").exists()
+        with self._lock(shared=True) if not missing else contextlib.nullcontext():
             self._seen = self._stamp()
             self.manifest.reload()
-            opened = self._open()
-            if not isinstance(opened, BaseException):
+            opened = self._open() if not missing else None  # creating it is a change: exclusive
+            if opened is not None and not isinstance(opened, BaseException):
                 store, got = opened
                 healthy = store.meta.get("embedder") == embedder_id() and self._plan(got).clean
                 if healthy and not self.manifest.unreadable:
