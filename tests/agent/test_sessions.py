@@ -325,3 +325,28 @@ def test_turn_lock_can_reject_at_once_with_a_clear_message(tmp_path: Path) -> No
     t.join()
     with other.turn_lock(sid, timeout=1):
         pass
+
+
+def test_cli_tells_where_the_corrupt_file_went_every_time(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "sessions.sqlite").write_bytes(b"this is not a database" * 100)
+
+    def listed() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*MLTUTOR, "sessions", "list", "--json"],
+            env=cli_env(data),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    first = listed()
+    assert first.returncode == 0 and json.loads(first.stdout) == []
+    (aside,) = data.glob("sessions.sqlite.unreadable-*[0-9]")
+    assert str(aside) in first.stderr
+    second = listed()  # a later run, nothing corrupt any more: still told, once
+    assert second.returncode == 0 and second.stderr.count(str(aside)) == 1
+    aside.unlink()
+    third = listed()
+    assert third.returncode == 0 and "notice" not in third.stderr
