@@ -220,3 +220,48 @@ def test_cli_tool_schema(capsys: pytest.CaptureFixture[str], no_user_config: Non
     assert main(["tool", "schema", "matrix_info"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert schema["function"]["parameters"]["properties"]["matrix"]["description"]
+
+
+# -- the catalogue: one module per tool, imported only when that tool runs -------------------------
+
+
+def test_catalogue_matches_the_modules() -> None:
+    import importlib
+
+    from mltutor.tools.registry import CATALOGUE
+
+    by_module: dict[str, list[str]] = {}
+    for name, (module, _) in CATALOGUE.items():
+        by_module.setdefault(module, []).append(name)
+    for module, names in by_module.items():
+        tools = importlib.import_module(f"mltutor.tools.{module}").TOOLS
+        assert [f.__name__ for f in tools] == names, module
+
+
+def _loaded_after(code: str) -> set[str]:
+    import subprocess
+    import sys
+
+    probe = f"{code}\nimport sys\nprint(' '.join(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    return set(done.stdout.split())
+
+
+def test_a_numpy_free_tool_run_loads_no_heavy_module() -> None:
+    # issue 14: `tool run softmax` took ~2 s importing SymPy, SciPy and all 28 tools' models
+    loaded = _loaded_after(
+        "from mltutor.cli import main\nmain(['tool', 'run', 'softmax', '{\"logits\": [1, 2, 3]}'])"
+    )
+    heavy = {"sympy", "scipy", "numpy", "mltutor.settings", "multiprocessing"} & loaded
+    assert not heavy
+    assert "mltutor.tools.numeric" in loaded and "mltutor.tools.calculus" not in loaded
+
+
+def test_in_process_tools_never_load_sympy() -> None:
+    from mltutor.tools.registry import CATALOGUE
+
+    modules = sorted({module for module, isolated in CATALOGUE.values() if not isolated})
+    loaded = _loaded_after("\n".join(f"import mltutor.tools.{m}" for m in modules))
+    assert "sympy" not in loaded  # their cost is bounded by their input sizes, not by SymPy
