@@ -249,7 +249,10 @@ def invoke(fn: ToolFn, inp: BaseModel, limits: ToolLimits) -> BaseModel:
     except RecursionError:
         raise ToolError("the expression is nested too deeply to compute") from None
     except MemoryError:
-        raise LimitExceeded("the computation needs too much memory") from None
+        raise LimitExceeded(
+            f"the computation needs more memory than its bound ({limits.max_memory_mb} MB); "
+            "simplify the input or use smaller numbers"
+        ) from None
     except Exception as exc:
         raise plain_error(fn.__name__, exc) from None
     bad = _non_finite(out, "")
