@@ -43,7 +43,7 @@ PointValue = Annotated[float | MathText, BeforeValidator(_real_number)]
 class ToolModel(BaseModel):
     """Base of every tool input and output: attribute docstrings become schema descriptions."""
 
-    model_config = ConfigDict(use_attribute_docstrings=True, extra="forbid")
+    model_config = ConfigDict(use_attribute_docstrings=True, extra="forbid", defer_build=True)
 
 
 class MathOut(ToolModel):
