@@ -63,7 +63,18 @@ STRINGS = [
     "𝑥 + λ",
     "__import__('os').system('true')",
 ]
-ODD: list[Any] = [float("nan"), float("inf"), -float("inf"), None, True, [], {}, [[]], ["a", 1], {"x": 1}]
+ODD: list[Any] = [
+    float("nan"),
+    float("inf"),
+    -float("inf"),
+    None,
+    True,
+    [],
+    {},
+    [[]],
+    ["a", 1],
+    {"x": 1},
+]
 
 numbers = st.sampled_from(FLOATS + INTS)
 anything = st.one_of(
