@@ -400,6 +400,8 @@ class OpenAIChatModel:
                 decoded = json.loads(raw)
             except json.JSONDecodeError as exc:
                 problem = f"arguments that are not valid JSON ({exc.msg} at character {exc.pos})"
+            except (ValueError, RecursionError):  # an integer past 4300 digits, deep nesting
+                problem = "arguments with a number too long or nesting too deep to read"
             else:
                 if isinstance(decoded, dict):
                     return decoded
