@@ -128,7 +128,8 @@ def test_run_kill_resume_report_vs(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_ctrl_c_keeps_finished_cases_and_says_how_to_resume(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_keeps_finished_cases_and_says_how_to_resume(tmp_path: Path, sig: int) -> None:
     questions = bank_sample(5)
     suite = write_qa_suite(tmp_path / "tiny.jsonl", questions)
     out = tmp_path / "runs"
@@ -141,7 +142,7 @@ def test_ctrl_c_keeps_finished_cases_and_says_how_to_resume(tmp_path: Path) -> N
             if logs and logs[0].read_bytes().count(b"\n") >= 1:
                 break
             time.sleep(0.05)
-        run.send_signal(signal.SIGINT)
+        run.send_signal(sig)
         code, _, err = _done(run, timeout=120)
     assert code == 130, err
     assert "--resume" in err and "Traceback" not in err

@@ -7,8 +7,11 @@ scored); 2 bad input (a suite line, a flag, a missing run); 130 interrupted (res
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +81,25 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 # -- run ------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _sigterm_stops() -> Iterator[None]:
+    """SIGTERM stops a run like Ctrl-C (finished cases are kept, the process says how to resume);
+    background jobs ignore SIGINT, so this is how a supervisor stops one politely."""
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -154,7 +176,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     "give only --resume RUN (and --concurrency to change it)"
                 )
             path = resolve_run(args.resume, out)
-            with ProgressView(path.name, args.quiet) as view:
+            with _sigterm_stops(), ProgressView(path.name, args.quiet) as view:
                 outcome = launch.resume(
                     path,
                     settings,
@@ -168,7 +190,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         suite = load_suite(args.suite)
         solver = launch.check_solver(suite, args.solver)
         config = _config(args, suite, solver)
-        with ProgressView(f"{suite.name}/{solver}", args.quiet) as view:
+        with _sigterm_stops(), ProgressView(f"{suite.name}/{solver}", args.quiet) as view:
             outcome = launch.start(
                 suite,
                 config,
@@ -263,7 +285,7 @@ def cmd_ablate(args: argparse.Namespace) -> int:
             cells = parse_grid(args.best_of_grid, args.verify_grid, raw=args.raw)
             config = _config(args, suite, "tutor")
         view = ProgressView(suite.name, args.quiet)
-        with view:
+        with _sigterm_stops(), view:
             path, outcomes = run_grid(
                 suite,
                 cells,
