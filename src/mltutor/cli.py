@@ -341,6 +341,11 @@ def build_parser() -> argparse.ArgumentParser:
     from mltutor.commands import ask
 
     ask.register(sub)
+    from mltutor.commands import interview, progress, topics
+
+    interview.register(sub)
+    topics.register(sub)
+    progress.register(sub)
     from mltutor.commands import evals
 
     evals.register(sub)

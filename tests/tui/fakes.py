@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -78,6 +78,8 @@ class FakeTutorService:
         topics: list[TopicInfo] | None = None,
         notes: dict[str, str] | None = None,
         pause_after: int | None = None,
+        interview: Callable[[], Any] | None = None,
+        progress: Any = None,
     ) -> None:
         self.script = script if script is not None else sigmoid_script()
         self.token_delay = token_delay
@@ -90,6 +92,11 @@ class FakeTutorService:
         """Stream this many events, then wait for ``gate`` (a model stuck in prefill, say)."""
         self.gate = threading.Event()
         """Set by a test to let a paused stream go on."""
+        self._interview = interview
+        """Makes the interview ``start_interview`` returns (default: the five demo questions)."""
+        self._progress = progress
+        self.interviews: list[dict[str, Any]] = []
+        """The arguments of every ``start_interview``."""
         self._topics = topics if topics is not None else demo_topics()
         self._notes = notes
         self._ids = itertools.count(1)
@@ -240,6 +247,23 @@ class FakeTutorService:
         if self._notes is None:
             return DEMO_NOTE
         return self._notes[slug]
+
+    def start_interview(
+        self,
+        topics: Sequence[str] = (),
+        difficulty: str | None = None,
+        n: int = 5,
+        lang: str = "en",
+    ) -> Any:
+        from tests.tui.interview_fakes import FakeInterview
+
+        self.interviews.append({"topics": list(topics), "difficulty": difficulty, "n": n})
+        return self._interview() if self._interview is not None else FakeInterview()
+
+    def progress(self) -> Any:
+        from tests.tui.interview_fakes import demo_progress
+
+        return self._progress if self._progress is not None else demo_progress()
 
     def close(self) -> None:
         self.closed += 1

@@ -9,8 +9,8 @@ from __future__ import annotations
 import contextlib
 import threading
 import uuid
-from collections.abc import Callable, Collection, Iterator
-from typing import Any
+from collections.abc import Callable, Collection, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -39,6 +39,10 @@ from mltutor.agent.tutor.state import Mode
 from mltutor.knowledge.errors import KnowledgeError
 from mltutor.settings import Settings
 from mltutor.tools.checker import CheckReport, check_derivation
+
+if TYPE_CHECKING:
+    from mltutor.agent.interview import InterviewSession, ProgressReport
+    from mltutor.agent.interview.host import InterviewHost
 
 ModelFactory = Callable[[Progress], ChatModel]
 RetrieverFactory = Callable[[Progress], Retriever]
@@ -213,7 +217,9 @@ class Tutor:
             time_budget_s=s.best_of_time_budget_s,
             token_budget=s.best_of_token_budget,
             verify=verify,
-            exclude_question_ids=tuple(exclude_question_ids),
+            exclude_question_ids=tuple(
+                dict.fromkeys([*exclude_question_ids, *sorted(self.open_interview_questions())])
+            ),
             cancel=cancel or threading.Event(),
         )
         sid = {"run_id": run_id, "session_id": session.id}
@@ -317,8 +323,15 @@ class Tutor:
     def topics(self) -> list[TopicInfo]:
         from mltutor.knowledge.notes import load_notes
 
+        mastery = self.interviews().mastery()
         return [
-            TopicInfo(slug=n.slug, title=n.title, title_ru=n.title_ru, questions=len(n.questions))
+            TopicInfo(
+                slug=n.slug,
+                title=n.title,
+                title_ru=n.title_ru,
+                questions=len(n.questions),
+                mastery=mastery.get(n.slug),
+            )
             for n in load_notes()
         ]
 
@@ -352,6 +365,48 @@ class Tutor:
         self._closers.clear()
         with contextlib.suppress(Exception):
             self._conn.close()
+        host: InterviewHost | None = getattr(self, "_interview_host", None)
+        if host is not None:
+            host.close()
+
+    # -- interviews (the work is in agent/interview/host.py) -------------------------------------
+
+    def interviews(self) -> InterviewHost:
+        """The interviews of this service: learner database, open sessions, clock (made lazily)."""
+        with self._lock:
+            if getattr(self, "_interview_host", None) is None:
+                from mltutor.agent.interview.host import InterviewHost
+
+                self._interview_host = InterviewHost(
+                    self.settings.data_dir, self.grader, model=self._follow_up_model
+                )
+            return self._interview_host
+
+    def _follow_up_model(self) -> ChatModel | None:
+        """The tutor's model, connected on first need, for follow-ups; None when unreachable."""
+        with self._lock:
+            if self._model is None and not getattr(self, "_model_failed", False):
+                try:
+                    self._model = self._model_factory(lambda message, fraction: None)
+                except Exception:  # follow-ups come from the bank then; the chat reports it
+                    self._model_failed = True
+            return self._model
+
+    def start_interview(
+        self, topics: Sequence[str] = (), difficulty: str | None = None, n: int = 5,
+        lang: str = "en", *, max_follow_ups: int = 2, use_model: bool = True,
+    ) -> InterviewSession:
+        return self.interviews().start(
+            topics, difficulty, n, lang, max_follow_ups=max_follow_ups, use_model=use_model
+        )
+
+    def progress(self) -> ProgressReport:
+        return self.interviews().progress()
+
+    def open_interview_questions(self) -> set[str]:
+        """Bank questions open in an interview now (the chat never retrieves their chunks)."""
+        host: InterviewHost | None = getattr(self, "_interview_host", None)
+        return host.open_question_ids() if host is not None else set()
 
 
 def create_service(settings: Settings, **factories: Any) -> Tutor:

@@ -6,13 +6,14 @@ Front ends depend on this protocol only, so tests drive them with a fake service
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from mltutor.agent.events import Citation, Event
+from mltutor.agent.interview.records import Feedback, InterviewSummary, ProgressReport, Prompt
 from mltutor.tools.checker import CheckReport
 
 Progress = Callable[[str, float | None], None]
@@ -138,6 +139,65 @@ class ServiceStatus(BaseModel):
     """Why it is not ready, when it is not."""
 
 
+class Interview(Protocol):
+    """A mock interview in progress (the real one: :mod:`mltutor.agent.interview.session`).
+
+    Every method but ``answer`` returns at once; ``answer`` grades (up to seconds with a judge
+    model), so front ends call it in a worker and may set ``cancel`` to drop the answer unrecorded.
+    While a question is open nothing it returns holds that question's key points or reference.
+    """
+
+    @property
+    def id(self) -> str:
+        """Interview id."""
+        ...
+
+    @property
+    def current(self) -> Prompt | None:
+        """What is asked now (a question or a follow-up); None once the interview is over."""
+        ...
+
+    @property
+    def finished(self) -> bool:
+        """Whether the interview is over (every question done, or quit)."""
+        ...
+
+    def answer(self, text: str, *, cancel: threading.Event | None = None) -> Feedback:
+        """Grade an answer to what is asked now; ``feedback.next`` is what comes next.
+
+        An empty answer is an ``InterviewError``; a set ``cancel`` raises ``Cancelled`` and
+        records nothing."""
+        ...
+
+    def hint(self) -> str:
+        """A nudge towards a key point (costs points); ``InterviewError`` when none is left."""
+        ...
+
+    def skip(self) -> Feedback:
+        """Move on without answering (not graded)."""
+        ...
+
+    def show_answer(self) -> Feedback:
+        """Reveal the reference answer; what is asked now scores 0."""
+        ...
+
+    def quit(self) -> InterviewSummary:
+        """End now; everything answered is already saved."""
+        ...
+
+    def summary(self) -> InterviewSummary:
+        """Scores per question and topic, time, weakest key points, next reviews."""
+        ...
+
+    def to_json(self) -> dict[str, Any]:
+        """The transcript (the shape of ``mltutor interview --json``)."""
+        ...
+
+    def export_markdown(self) -> str:
+        """The summary and every question as Markdown."""
+        ...
+
+
 class TutorService(Protocol):
     """Everything a front end may ask of the tutor."""
 
@@ -210,6 +270,22 @@ class TutorService(Protocol):
     def note(self, slug: str) -> str:
         """The Markdown body of a topic's note (front matter removed); ``KnowledgeError`` if the
         topic does not exist."""
+        ...
+
+    def start_interview(
+        self,
+        topics: Sequence[str] = (),
+        difficulty: str | None = None,
+        n: int = 5,
+        lang: str = "en",
+    ) -> Interview:
+        """Start a mock interview: due reviews first, then the weakest topics, then new questions,
+        within the filters. ``InterviewError`` for an unknown topic or filters matching nothing.
+        While it has a question open, ``ask`` never retrieves that question's own chunk."""
+        ...
+
+    def progress(self) -> ProgressReport:
+        """Per-topic mastery and attempts, due reviews, weakest key points, score history."""
         ...
 
     def close(self) -> None:

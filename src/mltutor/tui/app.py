@@ -66,10 +66,12 @@ class TutorApp(App[int]):
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "chat": ChatScreen,
         "check": CheckScreen,
+        "interview": lambda: _interview_screen(),
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "stop", "Stop", priority=True),
         Binding("ctrl+c", "stop", "Stop", show=False, priority=True),
+        Binding("f2", "interview", "Interview", key_display="F2"),
         Binding("f1", "help", "Help", key_display="F1"),
         Binding("question_mark", "help", "Help", show=False),  # typed into inputs as usual
         Binding("ctrl+q", "quit", "Quit", priority=True),
@@ -250,9 +252,27 @@ class TutorApp(App[int]):
         if not isinstance(self.screen, TopicsScreen):
             self.push_screen(TopicsScreen())
 
+    async def action_interview(self) -> None:
+        """Interview mode (F2): a mock interview, graded, with follow-ups."""
+        await self.switch_mode("interview")
+
+    def action_progress(self) -> None:
+        """Open the progress screen: mastery, due reviews, weak points, the score plot."""
+        from mltutor.tui.screens.progress import ProgressScreen
+
+        if not isinstance(self.screen, ProgressScreen):
+            self.push_screen(ProgressScreen())
+
     def palette_entries(self) -> list[PaletteEntry]:
         """Everything the command palette offers, built from the current state."""
         return palette_entries(self)
+
+
+def _interview_screen() -> Screen[Any]:
+    """The interview screen, imported when first opened (start-up does not pay for it)."""
+    from mltutor.tui.screens.interview import InterviewScreen
+
+    return InterviewScreen()
 
 
 def _freeze_heap() -> None:

@@ -89,6 +89,16 @@ def palette_entries(app: TutorApp) -> list[PaletteEntry]:
             partial(app.switch_mode, other_mode),
         ),
         PaletteEntry(
+            "Interview: a mock interview, graded, with follow-ups",
+            "due reviews first, then your weakest topics, then new questions (F2)",
+            partial(app.switch_mode, "interview"),
+        ),
+        PaletteEntry(
+            "Progress: mastery per topic, due reviews, score plot",
+            "what the interviews say about you: weakest key points and what to review",
+            app.action_progress,
+        ),
+        PaletteEntry(
             "Help: keys, modes and marks", "what everything on screen means (F1)", app.action_help
         ),
     ]
