@@ -69,8 +69,23 @@ def fill_up(where: Path) -> None:
 
 
 def make_read_only(where: Path) -> None:
-    """Remount the tmpfs at ``where`` read-only."""
-    subprocess.run(["mount", "-o", "remount,ro", str(where)], check=True, capture_output=True)
+    """Remount the tmpfs at ``where`` read-only (retried: a closed store may take a moment to
+    release its files, and the kernel refuses while any file there is open for writing)."""
+    import gc
+    import time
+
+    for _ in range(20):
+        gc.collect()
+        done = subprocess.run(["mount", "-o", "remount,ro", str(where)], capture_output=True)
+        if done.returncode == 0:
+            return
+        time.sleep(0.25)
+    open_files = [
+        os.readlink(fd)
+        for fd in Path("/proc/self/fd").iterdir()
+        if os.path.lexists(fd) and str(where) in os.readlink(fd)
+    ]
+    raise AssertionError(f"cannot remount {where} read-only; open here: {open_files}")
 
 
 def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:

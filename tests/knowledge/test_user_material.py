@@ -467,3 +467,40 @@ def test_cli_ctrl_c_during_a_large_add_adds_nothing_of_that_file(tmp_path: Path)
     sources = {m["source"] for m in store.get_all(["metadatas"])["metadatas"]}
     release_local(store_dir)
     assert sources == {str(good.resolve())}
+
+
+def test_add_on_a_full_disk_is_a_clear_error_and_changes_nothing(
+    tmp_path: Path, synthetic_notes: Path
+) -> None:
+    from ..fs_faults import fill_up, small_tmpfs, snapshot
+    from .conftest import random_embed
+
+    with small_tmpfs("8m") as fs:
+        data = fs / "data"
+        kb = KnowledgeBase(
+            data_dir=data, chroma_url=None, notes_dir=synthetic_notes, embed=random_embed
+        )
+        good = tmp_path / "guide.md"
+        good.write_text(GUIDE_MD, encoding="utf-8")
+        kb.add_user_file(good)
+        kb.close()
+        fill_up(fs)
+        before = snapshot(data / "index")
+        big = big_text(tmp_path, "dugong")
+        kb = KnowledgeBase(
+            data_dir=data, chroma_url=None, notes_dir=synthetic_notes, embed=random_embed
+        )
+        with pytest.raises(KnowledgeError) as err:
+            kb.add_user_file(big)
+        kb.close()
+        assert err.value.kind == "disk_full", err.value.message
+        assert "is full" in err.value.message and "Traceback" not in err.value.message
+        (fs / "filler").unlink()
+        kb = KnowledgeBase(
+            data_dir=data, chroma_url=None, notes_dir=synthetic_notes, embed=random_embed
+        )
+        assert [d.path for d in kb.list_user_files()] == [good.resolve()]
+        kb.ensure_index()
+        assert {c.source for c in kb._user_chunks.values()} == {str(good.resolve())}
+        assert snapshot(data / "index")["user-material.json"] == before["user-material.json"]
+        kb.close()

@@ -23,7 +23,6 @@ import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from mltutor.knowledge.chunking import Chunk
 from mltutor.knowledge.embedding import embedder_id
 from mltutor.knowledge.errors import KnowledgeError, describe, storage_failure
 from mltutor.knowledge.index import BATCH, ChunkStore, Embedder, is_fatal
+from mltutor.knowledge.material_plan import RepairPlan, plan_repair
 from mltutor.knowledge.user_material import (
     Manifest,
     UserDoc,
@@ -49,29 +49,6 @@ from mltutor.storage import StorageError, diagnose, file_lock, lock_path, move_a
 Progress = Callable[[str], None]
 LOCK_NAME = "index-user"
 WHAT = "the index of your material"
-
-
-@dataclass
-class _Version:
-    ids: list[str] = field(default_factory=list)
-    parts: int = -1  # -1: chunks written before versions were recorded
-    added: str = ""
-
-    @property
-    def complete(self) -> bool:
-        return self.parts < 0 or len(self.ids) >= self.parts
-
-
-@dataclass
-class _Plan:
-    drop: list[str] = field(default_factory=list)
-    messages: list[str] = field(default_factory=list)
-    relist: dict[str, tuple[str, int]] = field(default_factory=dict)
-    lost: list[UserDoc] = field(default_factory=list)
-
-    @property
-    def clean(self) -> bool:
-        return not (self.drop or self.relist or self.lost)
 
 
 class MaterialIndex:
@@ -240,51 +217,10 @@ class MaterialIndex:
         return opened
 
     # -- repair --------------------------------------------------------------------------------
-    def _plan(self, got: dict[str, Any]) -> _Plan:
-        """What to drop, re-list and re-add so that the index and the manifest agree."""
-        versions: dict[str, dict[str, _Version]] = {}
-        for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
-            m = meta or {}
-            v = versions.setdefault(str(m.get("source", "")), {}).setdefault(
-                str(m.get("doc_sha", "")), _Version()
-            )
-            v.ids.append(cid)
-            v.parts = int(m.get("parts", -1))
-            v.added = str(m.get("added", ""))
-        plan, trusted = _Plan(), not self.manifest.unreadable
-        kept: dict[str, _Version] = {}
-        for source, vers in versions.items():
-            entry = self.manifest.get(Path(source)) if trusted else None
-            if trusted:
-                keep = entry.sha256 if entry and entry.sha256 in vers else None
-                if keep is None and "" in vers:
-                    keep = ""  # chunks from before versions were recorded: listed as they are
-            else:
-                whole = [s for s, v in vers.items() if v.complete]
-                keep = max(whole, key=lambda s: vers[s].added) if whole else None
-            for sha, v in vers.items():
-                if sha != keep:
-                    plan.drop += v.ids
-                    plan.messages.append(
-                        f"cleaned up an interrupted change to {source} (the version listed is "
-                        "whole)"
-                        if keep is not None
-                        else f"an interrupted add of {source} was rolled back; add it again "
-                        "with `mltutor knowledge add`"
-                    )
-            if keep is not None:
-                kept[source] = vers[keep]
-                if entry is None:
-                    plan.relist[source] = (keep, len(vers[keep].ids))
-        if trusted:
-            plan.lost = [
-                d
-                for d in self.manifest.list()
-                if str(d.path) not in kept or not kept[str(d.path)].complete
-            ]
-        return plan
+    def _plan(self, got: dict[str, Any]) -> RepairPlan:
+        return plan_repair(got, self.manifest)
 
-    def _repair(self, plan: _Plan) -> None:
+    def _repair(self, plan: RepairPlan) -> None:
         store = self.store
         assert store is not None
         changed = False

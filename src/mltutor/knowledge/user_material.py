@@ -27,7 +27,7 @@ from mltutor.knowledge.chunking import (
     markdown_sections,
     plain_text_sections,
 )
-from mltutor.knowledge.errors import KnowledgeError
+from mltutor.knowledge.errors import KnowledgeError, storage_failure
 from mltutor.knowledge.notes import split_front_matter
 
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".mkd"})
@@ -231,14 +231,28 @@ class Manifest:
         return self.docs.get(str(path))
 
     def put(self, path: Path, chunks: int, sha256: str) -> UserDoc:
+        """Record a file as added (saved at once; unchanged in memory if saving fails)."""
         doc = UserDoc(path=path, chunks=chunks, added_at=datetime.now(UTC), sha256=sha256)
-        self.docs[str(path)] = doc
-        self.save()
+        self._change(str(path), doc)
         return doc
 
     def remove(self, path: Path) -> None:
-        self.docs.pop(str(path), None)
-        self.save()
+        self._change(str(path), None)
+
+    def _change(self, key: str, doc: UserDoc | None) -> None:
+        before = self.docs.get(key)
+        if doc is None:
+            self.docs.pop(key, None)
+        else:
+            self.docs[key] = doc
+        try:
+            self.save()
+        except BaseException:
+            if before is None:
+                self.docs.pop(key, None)
+            else:
+                self.docs[key] = before
+            raise
 
     def clear(self) -> None:
         self.docs.clear()
@@ -246,15 +260,19 @@ class Manifest:
 
     def save(self) -> None:
         """Write atomically (temp file + rename) so a crash never leaves half a manifest."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         data = json.dumps(
             [d.model_dump(mode="json") for d in self.list()], ensure_ascii=False, indent=1
         )
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".manifest-", suffix=".json")
+        tmp: str | None = None
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".manifest-", suffix=".json")
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(data)
             os.replace(tmp, self.path)
         except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
-            raise KnowledgeError(f"cannot write {self.path}: {exc}") from exc
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+            raise storage_failure(
+                exc, self.path, "the list of your material", prefix=f"cannot write {self.path}: "
+            ) from exc
