@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from contextvars import ContextVar
+from fractions import Fraction
 from typing import Any
 
 import sympy as sp
@@ -18,22 +19,79 @@ import sympy as sp
 from mltutor.tools import moments
 from mltutor.tools.equivalence import (
     evaluate,
-    in_domain,
     number_at,
     numeric_compare,
+    restricting,
     sample_points,
+    substitute_exactly,
 )
+from mltutor.tools.floateval import float_at
 from mltutor.tools.render import plain
 
 _CONSTANTS = [sp.pi, sp.E, sp.log(2), sp.log(10), sp.sqrt(2), sp.sqrt(sp.pi)]
 
 
+_PROBE_POINTS = 4
+_PROBE_TOL = 1e-8
+
 # the domain of the step being diagnosed (the function differentiated, the claimed antiderivative)
 _GUARDS: ContextVar[tuple[Any, ...]] = ContextVar("diagnosis_guards", default=())
 
 
+def _defined(expr: Any, point: dict[Any, Any]) -> bool:
+    try:
+        return float_at(expr, {k: float(v) for k, v in point.items()}) is not None
+    except NotImplementedError:
+        return evaluate(expr, point) is not None
+
+
+class _Probe:
+    """A few points in the domain of the step where both sides are finite, and the values of every
+    candidate explanation there (cached): each test costs a handful of evaluations."""
+
+    def __init__(self, expected: Any, got: Any, guards: tuple[Any, ...]) -> None:
+        self.cache: dict[Any, list[float] | None] = {}
+        symbols = set(expected.free_symbols | got.free_symbols)
+        for g in guards:
+            symbols |= g.free_symbols
+        self.points: list[dict[Any, Any]] = []
+        for point in sample_points(sorted(symbols, key=str), random.Random(11)):
+            if not (_defined(expected, point) and _defined(got, point)):
+                continue
+            if all(_defined(g, point) for g in guards):
+                self.points.append(point)
+                if len(self.points) == _PROBE_POINTS:
+                    break
+        self.float_points = [{k: float(v) for k, v in p.items()} for p in self.points]
+
+    def values(self, expr: Any) -> list[float] | None:
+        if expr not in self.cache:
+            try:
+                found = [float_at(expr, p) for p in self.float_points]
+            except NotImplementedError:
+                exact = substitute_exactly(expr)
+                found = [_float(number_at(expr, p, 20, exact)) for p in self.points]
+            usable = len(self.points) >= 3 and all(v is not None for v in found)
+            self.cache[expr] = [v for v in found if v is not None] if usable else None
+        return self.cache[expr]
+
+    def same(self, a: Any, b: Any) -> bool:
+        va, vb = self.values(a), self.values(b)
+        if va is None or vb is None:
+            return False
+        return all(
+            abs(x - y) <= _PROBE_TOL * max(1.0, abs(x), abs(y)) for x, y in zip(va, vb, strict=True)
+        )
+
+
+_PROBE: ContextVar[_Probe | None] = ContextVar("diagnosis_probe", default=None)
+
+
 def _same(a: Any, b: Any) -> bool:
-    return numeric_compare(a, b, samples=6, guards=_GUARDS.get()).equal is True
+    probe = _PROBE.get()
+    if probe is not None:
+        return probe.same(a, b)
+    return numeric_compare(a, b, samples=4, guards=_GUARDS.get()).equal is True
 
 
 def _readable(r: Any) -> str:
@@ -53,30 +111,45 @@ def _symbolic_ratio(expected: Any, got: Any) -> Any | None:
     return r if not r.free_symbols else None
 
 
-def _recognise(value: float) -> Any | None:
-    """A number as a short rational or a simple expression in π, e, ln 2, ln 10, √2."""
-    r = sp.nsimplify(value, rational=True, tolerance=1e-10)
-    if r.is_Rational and r.q <= 1000 and abs(r.p) <= 10**6:
-        return r
-    guess = sp.nsimplify(value, _CONSTANTS, tolerance=1e-10)
-    if not guess.is_Rational and sp.count_ops(guess) <= 6:
-        check = evaluate(guess, {})
-        if check is not None and abs(check - value) <= 1e-9 * max(1.0, abs(value)):
-            return guess
+def _fraction(value: float, max_den: int = 1000) -> Any | None:
+    f = Fraction(value).limit_denominator(max_den)
+    if f and abs(float(f) - value) <= 1e-9 * max(1.0, abs(value)) and abs(f.numerator) <= 10**6:
+        return sp.Rational(f.numerator, f.denominator)
     return None
 
 
+def _recognise(value: float) -> Any | None:
+    """A number as a short rational, or a short rational times or over π, e, ln 2, ln 10, √2, √π."""
+    found = _fraction(value)
+    if found is not None:
+        return found
+    for c in _CONSTANTS:
+        times = _fraction(value / float(c), 24)
+        if times is not None and times != 0:
+            return times * c
+        over = _fraction(value * float(c), 24)
+        if over is not None and over != 0:
+            return over / c
+    return None
+
+
+def _float(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, OverflowError):
+        return None
+
+
 def _constant_ratio(expected: Any, got: Any) -> Any | None:
-    symbols = sorted(expected.free_symbols | got.free_symbols, key=str)
-    ratios: list[float] = []
-    guards = _GUARDS.get()
-    for point in sample_points(symbols, random.Random(11)):
-        ea, eg = evaluate(expected, point), evaluate(got, point)
-        if ea is None or eg is None or ea == 0 or not in_domain(guards, point):
-            continue
-        ratios.append(eg / ea)
-        if len(ratios) == 4:
-            break
+    probe = _PROBE.get()
+    if probe is None:
+        return None
+    ve, vg = probe.values(expected), probe.values(got)
+    if ve is None or vg is None:
+        return None
+    ratios = [g / e for e, g in zip(ve, vg, strict=True) if e != 0]
     if len(ratios) < 2 or any(abs(r - ratios[0]) > 1e-9 * max(1.0, abs(r)) for r in ratios):
         return None
     exact = _symbolic_ratio(expected, got)
@@ -111,14 +184,14 @@ def _inner_functions(expr: Any) -> list[Any]:
 
 
 def _numbers(expected: Any, got: Any) -> str | None:
-    e, g = number_at(expected, {}), number_at(got, {})
+    e, g = _float(number_at(expected, {}, 20)), _float(number_at(got, {}, 20))
     if e is None or g is None or e == 0:
         return None
     literal = got.is_Rational and got.q > 1 and 10 ** len(str(got.q)) // 10 == got.q
-    tol = sp.Rational(1, 2 * got.q) if literal else sp.Rational(1, 10**9) * max(abs(e), 1)
+    tol = (0.5 / float(got.q) if literal else 1e-9 * max(abs(e), 1.0)) * (1 + 1e-6)
 
-    def near(candidate: Any) -> bool:
-        return bool(abs(g - candidate) <= tol * (1 + sp.Rational(1, 10**6)))
+    def near(candidate: float) -> bool:
+        return abs(g - candidate) <= tol
 
     if near(-e):
         return "sign flipped: the result is the negative of the correct one"
@@ -128,13 +201,13 @@ def _numbers(expected: Any, got: Any) -> str | None:
         return "the result is 1 minus the correct one (the complement)"
     if e > 0 and near(e**2):
         return "the result is the square of the correct one (a square root missing?)"
-    if e > 0 and near(sp.sqrt(e)):
+    if e > 0 and near(e**0.5):
         return "the result is the square root of the correct one (a square missing?)"
     for k in (1, 2, 3, -1, -2, -3):
-        if near(e * sp.Integer(10) ** k):
+        if near(e * 10.0**k):
             return f"off by a factor of 10^{k}: a misplaced decimal point or a percentage?"
-    ratio = _recognise(float(g / e))
-    if ratio is not None and ratio.is_Rational and ratio.q <= 12 and abs(ratio.p) <= 12:
+    ratio = _fraction(g / e, 12)
+    if ratio is not None and abs(ratio.p) <= 12:
         return f"off by a constant factor: the result is {ratio} times the correct one"
     return None
 
@@ -222,6 +295,8 @@ def _one_term(expected: Any, got: Any) -> str | None:
 
 def _simple_ratio(expected: Any, got: Any) -> str | None:
     """A short non-constant factor: ``a·Var(X)`` where ``a²·Var(X)`` belongs."""
+    if sp.count_ops(got) + sp.count_ops(expected) > 24:
+        return None
     try:
         r = sp.cancel(got / expected)
     except (TypeError, ValueError, sp.PolynomialError):
@@ -244,7 +319,12 @@ def diagnose(
         guards = (source.expr,)
     else:
         guards = ()
-    token = _GUARDS.set(tuple(g for g in guards if g.free_symbols))
+    token = _GUARDS.set(restricting(guards))
+    probe = _PROBE.set(
+        _Probe(expected, got, restricting(guards))
+        if expected.free_symbols or got.free_symbols
+        else None
+    )
     try:
         if not expected.free_symbols and not got.free_symbols:
             return _numbers(expected, got)
@@ -268,3 +348,4 @@ def diagnose(
         return None
     finally:
         _GUARDS.reset(token)
+        _PROBE.reset(probe)

@@ -24,6 +24,7 @@ _MORE_RANGES = [(1.05, 4.0), (-0.3, 0.3), (3.0, 12.0), (-4.0, -1.05), (0.01, 0.2
 _MAX_POINTS = 28
 _SYMBOLIC_FIRST_OPS = 60
 _HUGE = sp.Integer(10) ** 100
+_SMALL_OPS = 40
 
 
 class Equivalence(BaseModel):
@@ -65,17 +66,24 @@ def is_rational_function(expr: Any) -> bool:
     return all(p.exp.is_Integer for p in expr.atoms(sp.Pow))
 
 
+def substitute_exactly(expr: Any) -> bool:
+    """How to evaluate ``expr`` at points: substitute them exactly (rational functions, and small
+    expressions, where that is fastest) or pass them to ``evalf`` (large expressions with functions,
+    where building the exact value is slow)."""
+    return is_rational_function(expr) or sp.count_ops(expr) <= _SMALL_OPS
+
+
 def number_at(
     expr: Any, point: dict[Any, Any], digits: int = 30, exact: bool | None = None
 ) -> Any | None:
     """``expr`` at ``point`` as an exact Rational when it is one, else a Float of ``digits``
     significant digits; None where it is not a finite real number. An evaluation sympy cannot give
     a single significant digit of (a cancellation to zero) is returned as exact 0. ``exact`` says
-    whether ``expr`` is a rational function (computed when not given): then the point is
-    substituted exactly, else it is passed to ``evalf`` (much faster than building the value)."""
+    whether to substitute the point exactly (see :func:`substitute_exactly`; computed when not
+    given) or pass it to ``evalf``."""
     try:
         if exact is None:
-            exact = is_rational_function(expr)
+            exact = substitute_exactly(expr)
         if exact or not point:
             value = expr.xreplace(point) if point else expr
             if value.is_Rational:
@@ -144,6 +152,12 @@ def sample_points(
         yield point
 
 
+def restricting(guards: Sequence[Any]) -> tuple[Any, ...]:
+    """The guards that can exclude a point: not constants, not rational functions (those are
+    defined wherever the sides themselves are, up to poles the sides share)."""
+    return tuple(g for g in guards if g.free_symbols and not is_rational_function(g))
+
+
 def in_domain(guards: Sequence[Any], point: dict[Any, Any]) -> bool:
     return all(number_at(g, point, 15) is not None for g in guards)
 
@@ -158,7 +172,7 @@ def numeric_compare(
     positive: frozenset[Any] = frozenset(),
 ) -> Equivalence:
     """Compare at random points; decide only with enough valid points or a confirmed miss."""
-    guards = [g for g in guards if g.free_symbols]
+    guards = restricting(guards)
     found = set(a.free_symbols | b.free_symbols)
     for g in guards:
         found |= g.free_symbols
@@ -166,7 +180,7 @@ def numeric_compare(
     rng = random.Random(seed)
     agree = tried = 0
     need = min(3, samples)
-    exact_a, exact_b = is_rational_function(a), is_rational_function(b)
+    exact_a, exact_b = substitute_exactly(a), substitute_exactly(b)
     for point in sample_points(symbols, rng, positive):
         if tried >= (samples if agree >= need else _MAX_POINTS) or (tried and not symbols):
             break

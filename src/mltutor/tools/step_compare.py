@@ -14,7 +14,7 @@ import sympy as sp
 
 from mltutor.tools import moments, sums
 from mltutor.tools.diagnosis import diagnose
-from mltutor.tools.equivalence import Equivalence, compare, number_at
+from mltutor.tools.equivalence import Equivalence, compare, number_at, numeric_compare
 from mltutor.tools.errors import Unsupported
 from mltutor.tools.parsing import Part
 from mltutor.tools.parsing.objects import STAT_OBJECTS, Prob
@@ -41,9 +41,7 @@ class PairResult:
 
 def _value(expr: Any) -> Any:
     """Compute derivatives and definite integrals the expression asks for."""
-    if expr.has(sp.Derivative) or expr.has(sp.Integral):
-        return expr.doit()
-    return expr
+    return expr.doit() if expr.has(sp.Derivative, sp.Integral) else expr
 
 
 def _is_indefinite(expr: Any) -> bool:
@@ -54,8 +52,11 @@ def _guards(*exprs: Any) -> list[Any]:
     """The functions being differentiated: a sample point must lie in their domain."""
     out = []
     for e in exprs:
-        out += [d.expr for d in e.atoms(sp.Derivative)]
-        out += sums.series_guards(e)
+        for node in e.atoms(sp.Derivative, sp.Sum):
+            if isinstance(node, sp.Derivative):
+                out.append(node.expr)
+            else:
+                out += sums.series_guards(node)
     return out
 
 
@@ -94,6 +95,8 @@ def _rounding(value: Any, literal: Any, decimals: int, approx: bool) -> Equivale
 
 def prepare(expr: Any, facts: moments.Facts, *, independent: bool = False) -> Any:
     """Sums written out, expectations/probabilities as atoms with known values, then computed."""
+    if not expr.has(sp.Sum, *STAT_OBJECTS):
+        return expr
     if sums.has_sum(expr):
         expr = sums.expand_sums(expr)
     if moments.has_stat(expr):
@@ -131,7 +134,7 @@ def _positive_parameters(
     params = _parameters(a_raw + b_raw, exclude=variables)
     if not params:
         return None
-    res = compare(a, b, deep=False, guards=guards, positive=params)
+    res = numeric_compare(a, b, guards=guards, positive=params)  # symbolically they differ
     if res.equal is not True:
         return None
     listed = ", ".join(sorted(str(p) for p in params))
