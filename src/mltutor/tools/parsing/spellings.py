@@ -79,6 +79,7 @@ CHAR_OPS = {
     "∩": "∩",
     "∪": "∪",
     "¬": "¬",
+    "ᶜ": "ᶜ",
     "~": "~",
 }
 # double-struck letters for expectation and probability
