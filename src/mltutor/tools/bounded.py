@@ -29,9 +29,10 @@ import itertools
 import os
 import pickle
 import signal
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from mltutor.tools.errors import LimitExceeded, ToolError, ToolTimeout
@@ -177,17 +178,36 @@ def _context() -> Any:
     import multiprocessing as mp
 
     methods = mp.get_all_start_methods()
-    if (
-        "fork" in methods
-        and threading.active_count() == 1
-        and threading.current_thread() is threading.main_thread()
-    ):
+    # our own watchdog thread holds no lock a worker needs (and is replaced after a fork)
+    others = [t for t in threading.enumerate() if t is not _WATCHDOG.thread()]
+    if "fork" in methods and others == [threading.main_thread()] == [threading.current_thread()]:
         return mp.get_context("fork")
     if "forkserver" in methods:
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(list(PRELOAD))  # takes effect when the server starts
         return ctx
     return mp.get_context("spawn")
+
+
+@contextlib.contextmanager
+def _real_stderr() -> Iterator[None]:
+    """multiprocessing hands ``sys.stderr``'s file descriptor to its helper processes; a front end
+    that captures stderr (Textual does) leaves an object with no real descriptor, and starting a
+    worker fails with "bad value(s) in fds_to_keep". Point stderr at /dev/null while one starts."""
+    saved = sys.stderr
+    try:
+        usable = saved is not None and saved.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        usable = False
+    if usable:
+        yield
+        return
+    with open(os.devnull, "w") as devnull:
+        sys.stderr = devnull
+        try:
+            yield
+        finally:
+            sys.stderr = saved
 
 
 def _start_worker() -> _Worker:
@@ -200,7 +220,8 @@ def _start_worker() -> _Worker:
         name="mltutor-bounded",
         daemon=True,
     )
-    proc.start()
+    with _real_stderr():
+        proc.start()
     theirs.close()
     worker = _Worker(proc, mine)
     try:
@@ -235,6 +256,11 @@ class _Pool:
                 worker.kill()
         return _start_worker()
 
+    def warm(self) -> bool:
+        """Whether an idle worker is waiting (of this process)."""
+        with self._lock:
+            return bool(self._idle) and os.getpid() == self._pid
+
     def give(self, worker: _Worker) -> None:
         with self._lock:
             if len(self._idle) < MAX_IDLE_WORKERS and os.getpid() == self._pid:
@@ -258,7 +284,7 @@ def prestart(*, background: bool = False) -> None:
     Front ends with threads (the app, ``ask``) call this at start with ``background=True``: there
     the first worker comes from a fork server that imports SymPy once (about a second).
     """
-    if getattr(_state, "active", False) or not _isolation_available():
+    if getattr(_state, "active", False) or not _isolation_available() or _POOL.warm():
         return
     if background:
         threading.Thread(target=_prestart_quietly, name="mltutor-prestart", daemon=True).start()
@@ -377,6 +403,10 @@ class _Watchdog:
                 self._thread.start()
             self._cond.notify()
             return token
+
+    def thread(self) -> threading.Thread | None:
+        """The watchdog's thread, once started."""
+        return self._thread
 
     def disarm(self, token: int) -> None:
         with self._cond:
