@@ -110,3 +110,62 @@ def test_grid_runs_every_cell_and_resumes(
     md = tmp_path / "abl.md"
     assert main(["eval", "report", str(path), "--markdown", str(md)]) == 0
     assert "bo2-noverify" in md.read_text(encoding="utf-8")
+
+
+def test_interleaved_grid_keeps_cells_in_step(tmp_path: Path, settings: Settings) -> None:
+    questions = bank_sample(4)
+    suite = load_suite(str(write_qa_suite(tmp_path / "tiny.jsonl", questions)))
+    table = {q.question: ". ".join(q.key_points) + "." for q in questions}
+    model = KeyedChatModel(lambda prompt: next(a for q, a in table.items() if q in prompt))
+    injected = Injected(
+        model=model,
+        retriever=RecordingRetriever([]),
+        grader=LexicalGrader({q.id: q.key_points for q in questions}),
+    )
+    cells = parse_grid("1", "on", raw=True)  # raw and bo1-verify
+    base = RunConfig(suite=suite.source, solver="tutor")
+    stop = threading.Event()
+    order: list[str] = []
+
+    def progress(cell: str, p: object) -> None:
+        done = getattr(p, "done", 0)
+        order.append(f"{cell}:{done}")
+        if sum(1 for o in order if o.endswith(":3")) >= 1:
+            stop.set()
+
+    path, outcomes = run_grid(
+        suite,
+        cells,
+        base,
+        settings,
+        tmp_path,
+        injected=injected,
+        on_progress=progress,
+        stop=stop,
+        interleave=True,
+    )
+    counts = [len(RunDir.open(path / c.name).latest()) for c in cells]
+    assert (
+        counts == [3, 2] and outcomes[-1].interrupted
+    )  # in step: stopped in the middle of round 3
+    path, outcomes = run_grid(
+        suite,
+        cells,
+        base,
+        settings,
+        tmp_path,
+        resume_dir=path,
+        injected=injected,
+        interleave=True,
+        only=["raw"],
+    )
+    assert [len(RunDir.open(path / c.name).latest()) for c in cells] == [4, 2]  # only raw ran
+    with pytest.raises(RunError, match="no cell bo9"):
+        run_grid(
+            suite, cells, base, settings, tmp_path, resume_dir=path, injected=injected, only=["bo9"]
+        )
+    path, outcomes = run_grid(
+        suite, cells, base, settings, tmp_path, resume_dir=path, injected=injected, interleave=True
+    )
+    assert [len(RunDir.open(path / c.name).latest()) for c in cells] == [4, 4]
+    assert all(not o.interrupted and o.remaining == 0 for o in outcomes)

@@ -295,6 +295,8 @@ def cmd_ablate(args: argparse.Namespace) -> int:
                 resume_dir=resume_dir,
                 report=lambda m: print(m, file=sys.stderr) if not args.quiet else None,
                 on_progress=lambda name, p: view.update(p, label=name),
+                interleave=args.interleave,
+                only=[c for c in (args.only or "").split(",") if c] or None,
             )
         if any(o.interrupted for o in outcomes):
             print(
@@ -429,6 +431,16 @@ def register(sub: Any) -> None:
         help="verification settings (default on,off)",
     )
     ab.add_argument("--raw", action="store_true", help="add the raw model as a baseline cell")
+    ab.add_argument(
+        "--only",
+        metavar="CELL,CELL",
+        help="run only these cells now, e.g. raw,bo1-verify (the rest stay for a later --resume)",
+    )
+    ab.add_argument(
+        "--interleave",
+        action="store_true",
+        help="one case per cell in turn (slow models: every cell has the same cases at any time)",
+    )
     ab.add_argument("--resume", metavar="DIR", help="continue an ablation")
     ab.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
     ab.set_defaults(func=cmd_ablate, best_of=1, no_verify=False, solver=None)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mltutor.evals.context import Resources
 from mltutor.evals.errors import RunError
 from mltutor.evals.launch import Injected, Report, build_resources, resume, start
 from mltutor.evals.records import RunConfig
@@ -25,7 +26,7 @@ from mltutor.evals.reports import summarize
 from mltutor.evals.rundir import RunDir
 from mltutor.evals.runner import Outcome, Progress
 from mltutor.evals.stats import Estimate, mean_ci
-from mltutor.evals.suites import Suite
+from mltutor.evals.suites import Suite, select
 from mltutor.settings import Settings
 
 ABLATION = "ablation.json"
@@ -157,8 +158,15 @@ def run_grid(
     report: Report = lambda msg: None,
     on_progress: Callable[[str, Progress], None] | None = None,
     stop: threading.Event | None = None,
+    interleave: bool = False,
+    only: list[str] | None = None,
 ) -> tuple[Path, list[Outcome]]:
-    """Run (or resume) every cell; the models are connected once for the whole grid."""
+    """Run (or resume) every cell; the models are connected once for the whole grid.
+
+    ``interleave``: one case per cell in turn (round-robin, one at a time), so that with a slow model
+    every cell has the same cases scored at any moment and an interrupted grid is already a paired
+    comparison. ``only``: run just these cells now (the others stay as they are, for later).
+    """
     if resume_dir is not None:
         grid = read_grid(resume_dir)
         path = resume_dir
@@ -173,50 +181,113 @@ def run_grid(
         )
         _write_grid(path, grid)
     report(f"ablation directory: {path}")
+    cells_now = [c for c in grid.cells if not only or c.name in only]
+    unknown = sorted(set(only or []) - {c.name for c in grid.cells})
+    if unknown:
+        raise RunError(
+            f"no cell {', '.join(unknown)} in this ablation; its cells: "
+            + ", ".join(c.name for c in grid.cells)
+        )
     needs = grid.base.model_copy(update={"solver": "tutor"})
     shared = build_resources(settings, needs, suite, injected or Injected(), report)
-    outcomes = []
+    outcomes: list[Outcome] = []
     try:
-        for cell in grid.cells:
-            if stop is not None and stop.is_set():
-                break
-            cell_dir = path / cell.name
-            config = grid.base.model_copy(
-                update={"solver": cell.solver, "best_of": cell.best_of, "verify": cell.verify}
-            )
-            report(f"cell {cell.name}")
-
-            def progress(p: Progress, name: str = cell.name) -> None:
-                if on_progress is not None:
-                    on_progress(name, p)
-
-            if (cell_dir / "manifest.json").is_file():
-                outcome = resume(
-                    cell_dir,
-                    settings,
-                    resources=shared,
-                    report=report,
-                    on_progress=progress,
-                    stop=stop,
-                )
-            else:
-                outcome = start(
+        rounds = len(select(suite.cases, grid.base.selection)) if interleave else 1
+        for _ in range(rounds):
+            outcomes = []
+            for cell in cells_now:
+                outcome = _run_cell(
                     suite,
-                    config,
-                    settings,
+                    grid,
+                    cell,
                     path,
-                    resources=shared,
-                    report=report,
-                    on_progress=progress,
-                    run_dir=cell_dir,
-                    stop=stop,
+                    settings,
+                    shared,
+                    report,
+                    on_progress,
+                    stop,
+                    one_case=interleave,
                 )
-            outcomes.append(outcome)
-            if outcome.interrupted:
+                outcomes.append(outcome)
+                if outcome.interrupted or (stop is not None and stop.is_set()):
+                    return path, outcomes
+            if all(o.remaining == 0 for o in outcomes):
                 break
     finally:
         shared.close()
     return path, outcomes
+
+
+def _run_cell(
+    suite: Suite,
+    grid: Grid,
+    cell: Cell,
+    path: Path,
+    settings: Settings,
+    shared: Resources,
+    report: Report,
+    on_progress: Callable[[str, Progress], None] | None,
+    stop: threading.Event | None,
+    *,
+    one_case: bool,
+) -> Outcome:
+    """Run a cell to the end, or (``one_case``) until one more case is recorded."""
+    cell_dir = path / cell.name
+    config = grid.base.model_copy(
+        update={"solver": cell.solver, "best_of": cell.best_of, "verify": cell.verify}
+    )
+    if one_case:
+        config = config.model_copy(update={"concurrency": 1})
+    local = threading.Event()
+    first: list[int] = []
+    advanced: list[bool] = []
+
+    def progress(p: Progress) -> None:
+        if on_progress is not None:
+            on_progress(cell.name, p)
+        if not first:
+            first.append(p.done)
+        elif one_case and p.done > first[0]:
+            advanced.append(True)
+            local.set()  # one more case recorded: on to the next cell
+
+    def relay() -> None:  # the caller's stop (set from another thread) ends the cell too
+        if stop is not None:
+            while not local.is_set() and not stop.wait(0.2):
+                pass
+            local.set()
+
+    watcher = threading.Thread(target=relay, daemon=True)
+    watcher.start()
+    try:
+        if (cell_dir / "manifest.json").is_file():
+            outcome = resume(
+                cell_dir,
+                settings,
+                resources=shared,
+                report=report,
+                on_progress=progress,
+                stop=local,
+                concurrency=1 if one_case else None,
+            )
+        else:
+            report(f"cell {cell.name}")
+            outcome = start(
+                suite,
+                config,
+                settings,
+                path,
+                resources=shared,
+                report=report,
+                on_progress=progress,
+                run_dir=cell_dir,
+                stop=local,
+            )
+    finally:
+        local.set()
+    if advanced and not (stop is not None and stop.is_set()):
+        outcome = outcome.model_copy(update={"interrupted": False})  # we moved on, by design
+    return outcome
 
 
 def summarize_grid(path: Path) -> AblationSummary:
