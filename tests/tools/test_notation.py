@@ -305,3 +305,26 @@ def test_conditions_and_table_constants(text: str, verdict: str) -> None:
 def test_positive_constant_is_stated_as_an_assumption() -> None:
     report = check_derivation(r"\int \frac{dx}{\sqrt{a^2 - x^2}} = \arcsin\frac{x}{a} + C")
     assert "a > 0" in report.steps[0].message
+
+
+def test_antiderivative_on_one_branch_is_not_wrong() -> None:
+    """∫ dx/(x√(x²−1)) = arcsec x + C holds for x > 1 (Stewart's branch makes it hold for all
+    |x| > 1); SymPy's arcsec differs for x < −1, so this is undecided, never wrong."""
+    report = check_derivation("∫ 1/(x sqrt(x^2 - 1)) dx = arcsec(x) + C")
+    assert report.verdict == "unverifiable" and "positive x" in report.steps[0].message
+    report = check_derivation("∫ 1/(x sqrt(x^2 - 1)) dx = 2 arcsec(x) + C")
+    assert report.verdict == "incorrect"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "d/dx log_a(x) = 1/(x ln a)",
+        "d/dx arctan(x) + d/dx arccot(x) = 0",
+        "P(A ∪ B) = P(A) + P(B) for disjoint A and B",
+        "P(Aᶜ) = 1 - P(A)",
+    ],
+)
+def test_more_notation_holds(text: str) -> None:
+    report = check_derivation(text)
+    assert report.verdict == "correct", format_report(report)

@@ -25,7 +25,8 @@ _TEXT_WORD_RE = re.compile(
 _SPLIT_RE = re.compile(r",\s*(?=[^,]*[<>≤≥≠])|\band\b|\\land|∧|;")
 _RELATION_RE = re.compile(r"(<=|>=|≤|≥|<|>|≠|!=|\\leq?|\\geq?|\\lt|\\gt|\\neq?)")
 _KNOWN_WORDS = re.compile(
-    r"^(?:all|every|any|each)\b|independen|uncorrelated|\bi\.?i\.?d\b|symmetric|⊥|\\perp",
+    r"^(?:all|every|any|each)\b|independen|uncorrelated|\bi\.?i\.?d\b|symmetric|⊥|\\perp"
+    r"|disjoint|exclusive",
     re.IGNORECASE,
 )
 _LESS = {"<", "≤", "<=", "\\le", "\\leq", "\\lt"}
@@ -44,6 +45,8 @@ class Condition:
     """False when part of the clause could not be read."""
     symmetric: bool = False
     """The clause says the matrices are symmetric."""
+    disjoint: bool = False
+    """The clause says the events are disjoint (mutually exclusive)."""
 
 
 def unwrap_words(line: str) -> str:
@@ -87,6 +90,8 @@ def read(line: str, limits: ToolLimits) -> Condition | None:
     for piece in (p.strip() for p in _SPLIT_RE.split(text) if p and p.strip()):
         if re.search(r"symmetric", piece, re.IGNORECASE):
             condition.symmetric = True
+        if re.search(r"disjoint|exclusive", piece, re.IGNORECASE):
+            condition.disjoint = True
         if _KNOWN_WORDS.search(piece):
             continue
         if re.fullmatch(r"(?:positive|nonnegative)\s+\w+|\w+\s+(?:positive|nonnegative)", piece):

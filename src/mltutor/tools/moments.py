@@ -241,3 +241,13 @@ def explain(expected: Any, got: Any) -> str | None:
             k = "" if ratio == 1 else f"{plain(ratio)}·"
             return f"the two sides differ by {k}{label}, which is not 0 in general"
     return None
+
+
+def disjoint(expr: Any) -> Any:
+    """``expr`` (normalized) with every probability of two or more events together set to 0."""
+    mapping = {
+        a: sp.Integer(0)
+        for a in atoms_of(expr)
+        if str(a.name).startswith("P(") and " ∩ " in str(a.name)
+    }
+    return expr.xreplace(mapping) if mapping else expr

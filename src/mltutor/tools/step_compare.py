@@ -54,7 +54,8 @@ def _guards(*exprs: Any) -> list[Any]:
     for e in exprs:
         for node in e.atoms(sp.Derivative, sp.Sum):
             if isinstance(node, sp.Derivative):
-                out.append(node.expr)
+                inner = node.expr
+                out.append(inner.doit() if inner.has(sp.Derivative, sp.Integral) else inner)
             else:
                 out += sums.series_guards(node)
     return out
@@ -93,14 +94,19 @@ def _rounding(value: Any, literal: Any, decimals: int, approx: bool) -> Equivale
     )
 
 
-def prepare(expr: Any, facts: moments.Facts, *, independent: bool = False) -> Any:
-    """Sums written out, expectations/probabilities as atoms with known values, then computed."""
+def prepare(
+    expr: Any, facts: moments.Facts, *, independent: bool = False, disjoint: bool = False
+) -> Any:
+    """Sums written out, expectations/probabilities as atoms with known values, then computed;
+    ``disjoint``: events never occur together (P(A ∩ B) = 0)."""
     if not expr.has(sp.Sum, *STAT_OBJECTS):
         return expr
     if sums.has_sum(expr):
         expr = sums.expand_sums(expr)
     if moments.has_stat(expr):
         expr = facts.apply(moments.normalize(expr, independent=independent))
+        if disjoint:
+            expr = moments.disjoint(expr)
     return expr
 
 
@@ -124,22 +130,31 @@ def _variables(*exprs: Any) -> set[Any]:
 
 
 def _positive_parameters(
-    a: Any, b: Any, a_raw: Any, b_raw: Any, guards: list[Any]
+    a: Any, b: Any, a_raw: Any, b_raw: Any, guards: list[Any], *, antiderivative: bool = False
 ) -> PairResult | None:
     """A table formula holds for positive constants (∫ dx/√(a²−x²) = arcsin(x/a) needs a > 0):
-    when it fails for some signs of its constants but holds for positive ones, say so."""
+    when it fails for some signs of its constants but holds for positive ones, say so. An
+    antiderivative that holds only for a positive variable (a branch convention: arcsec x for
+    ∫ dx/(x√(x²−1))) is undecided rather than wrong."""
     variables = _variables(a_raw, b_raw)
     if not variables:
         return None
     params = _parameters(a_raw + b_raw, exclude=variables)
-    if not params:
-        return None
-    res = numeric_compare(a, b, guards=guards, positive=params)  # symbolically they differ
-    if res.equal is not True:
-        return None
-    listed = ", ".join(sorted(str(p) for p in params))
-    res.detail = f"{res.detail} for {listed} > 0"
-    return PairResult(res, a, b, assumption=f"{listed} > 0")
+    if params:
+        res = numeric_compare(a, b, guards=guards, positive=params)  # symbolically they differ
+        if res.equal is True:
+            listed = ", ".join(sorted(str(p) for p in params))
+            res.detail = f"{res.detail} for {listed} > 0"
+            return PairResult(res, a, b, assumption=f"{listed} > 0")
+    everything = params | frozenset(v for v in variables if v.is_Symbol)
+    if antiderivative and numeric_compare(a, b, guards=guards, positive=everything).equal is True:
+        listed = ", ".join(sorted(str(p) for p in everything))
+        detail = (
+            f"it holds only for positive {listed} (a convention such as ln x for ln|x| or the "
+            "branch of an inverse function), which the line does not say"
+        )
+        return PairResult(Equivalence(equal=None, method="undecided", detail=detail), a, b)
+    return None
 
 
 def _integral_pair(a_raw: Any, b_raw: Any, guards: list[Any]) -> PairResult:
@@ -153,7 +168,9 @@ def _integral_pair(a_raw: Any, b_raw: Any, guards: list[Any]) -> PairResult:
     domain = [antiderivative, *guards]
     res = compare(integral.function, claimed, guards=domain)
     if res.equal is False:
-        rescued = _positive_parameters(integral.function, claimed, integral, other, domain)
+        rescued = _positive_parameters(
+            integral.function, claimed, integral, other, domain, antiderivative=True
+        )
         if rescued is not None:
             return rescued
         res.detail = (
@@ -236,6 +253,7 @@ def compare_parts(
     facts: moments.Facts,
     *,
     independent: bool = False,
+    disjoint: bool = False,
     guards: list[Any] | None = None,
 ) -> PairResult:
     """Compare the part before with ``cur``; ``independent`` when the line says its random
@@ -245,8 +263,8 @@ def compare_parts(
     stated = list(guards or [])
     if _is_indefinite(a_raw) or _is_indefinite(b_raw):
         return _integral_pair(a_raw, b_raw, stated)
-    a_prep = prepare(a_raw, facts, independent=independent)
-    b_prep = prepare(b_raw, facts, independent=independent)
+    a_prep = prepare(a_raw, facts, independent=independent, disjoint=disjoint)
+    b_prep = prepare(b_raw, facts, independent=independent, disjoint=disjoint)
     a, b = _value(a_prep), _value(b_prep)
     if a.has(sp.Derivative) or b.has(sp.Derivative):
         raise Unsupported("this derivative involves a function that is not defined")

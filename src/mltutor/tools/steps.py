@@ -191,7 +191,10 @@ def _check_pairs(
     last = chain[-1].expr
     for prev, cur in itertools.pairwise(chain):
         guards = condition.guards if condition else None
-        pair = compare_parts(prev, cur, facts, independent=independent, guards=guards)
+        disjoint = condition is not None and condition.disjoint
+        pair = compare_parts(
+            prev, cur, facts, independent=independent, disjoint=disjoint, guards=guards
+        )
         result = pair.result
         if result.equal is False and condition is not None and not condition.understood:
             result = pair.result = Equivalence(

@@ -19,7 +19,7 @@ from mltutor.tools.parsing.base import Definition
 from mltutor.tools.parsing.lexer import NAME, NUM, OP, Token
 from mltutor.tools.parsing.stat_forms import StatForms
 
-_LOG_BASE_RE = re.compile(r"^log_([0-9]+|e)$")
+_LOG_BASE_RE = re.compile(r"^log_([0-9]+|[A-Za-z])$")
 
 
 class AtomForms(StatForms):
@@ -154,7 +154,11 @@ class AtomForms(StatForms):
         m = _LOG_BASE_RE.match(name)
         base: Any = None
         if m:
-            name, base = "log", sp.E if m.group(1) == "e" else sp.Integer(m.group(1))
+            digits, letter = m.group(1).isdigit(), m.group(1)
+            base = (
+                sp.Integer(letter) if digits else sp.E if letter == "e" else nm.make_symbol(letter)
+            )
+            name = "log"
         elif name == "log" and self.is_op("_"):
             self.advance()
             base = self.parse_primary()

@@ -13,7 +13,7 @@ import sympy as sp
 from mltutor.tools.errors import Unsupported
 from mltutor.tools.parsing import names as nm
 from mltutor.tools.parsing.base import OPEN, ParserBase
-from mltutor.tools.parsing.lexer import END, NAME, NUM, OP, PARTIAL, Token
+from mltutor.tools.parsing.lexer import END, FRAC, NAME, NUM, OP, PARTIAL, Token
 
 # letters that usually name a quantity depending on the variable, not a constant: d/dx y is unknown
 _DEPENDENT = frozenset("fghuvy")
@@ -121,11 +121,24 @@ class CalculusForms(ParserBase):
                 first.kind == OP and first.value in OPEN and self._group_end(start) == self.i
             )
             if not group_only:
-                while self.is_op("+") or self.is_op("-"):
+                while (self.is_op("+") or self.is_op("-")) and not self._derivative_at(self.i + 1):
                     op = self.advance().value
                     right = self.parse_term()
                     expr = expr + right if op == "+" else expr - right
         return expr
+
+    def _derivative_at(self, j: int) -> bool:
+        """Whether a new derivative operator starts at ``j`` (``d/dx f + d/dx g`` is two terms)."""
+        t = self.tok_at(j)
+        if t.kind == FRAC:
+            nxt = self.tok_at(j + 2)
+            return self.tok_at(j + 1).value == "{" and self._is_d(nxt)
+        if not self._is_d(t):
+            return False
+        k = j + 1
+        if self.tok_at(k).kind == OP and self.tok_at(k).value == "^":
+            k += 2
+        return self.tok_at(k).kind == OP and self.tok_at(k).value == "/"
 
     def _group_end(self, start: int) -> int:
         level, j = 0, start
