@@ -341,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mltutor.commands import ask
 
     ask.register(sub)
+    from mltutor.commands import grade
+
+    grade.register(sub)
     from mltutor.commands import interview, progress, topics
 
     interview.register(sub)

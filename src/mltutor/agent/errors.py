@@ -44,3 +44,15 @@ class Cancelled(AgentError):
 
     def __init__(self, message: str = "stopped by the user") -> None:
         super().__init__(message)
+
+
+class GradingError(AgentError):
+    """The grader could not grade an answer (bad input, no rubric)."""
+
+
+class NoRubricError(GradingError):
+    """Nothing in the bank or the notes matches the question; ``tried`` lists what was searched."""
+
+    def __init__(self, message: str, tried: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.tried = list(tried or [])

@@ -1,0 +1,359 @@
+"""Contradiction, not only overlap: does a sentence say the opposite of the reference?
+
+A wrong answer reuses the right vocabulary ("L2 gives sparse weights"), so overlap alone scores it as
+covered. Each answer clause is aligned with the reference clauses it shares words with, and checked
+for the usual traps:
+
+- **swapped terms**: with one swap group's sides exchanged (L1<->L2, increases<->decreases, ...)
+  the clause matches a reference clause clearly better than as written;
+- **negation**: it matches a reference clause closely but with the opposite polarity;
+- **wrong number**: it matches a reference clause that states a number, and states another one
+  that the reference never mentions;
+- **misconception**: it restates a false belief listed in the notes' "Common misconceptions".
+
+Everything is lexical (stems + swap-group tokens), so it is deterministic and fast; the thresholds
+were tuned on the ``tune`` split of ``evals/data/grading.jsonl`` only.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Literal
+
+from mltutor.agent.grading.text import (
+    Unit,
+    analyse,
+    fragments,
+    overlap,
+    recall,
+    same_value,
+    split_clauses,
+    split_sentences,
+    strip_asides,
+)
+from mltutor.agent.grading.traps import GROUPS, side_words
+
+Kind = Literal["swap", "negation", "number", "misconception", "formula"]
+
+SWAP_MIN = 0.6
+"""A swapped clause must match a reference clause at least this well (set cosine)."""
+SWAP_GAIN = 0.15
+"""... and this much better than the clause as written matches any reference clause."""
+NEGATION_MIN = 0.7
+"""A clause and a reference clause of opposite polarity must match this well to contradict."""
+NUMBER_MIN = 0.45
+"""A clause must match a reference clause this well for a different number there to count."""
+MISCONCEPTION_MIN = 0.6
+"""A clause must match a listed misconception this well (and better than its correction)."""
+ASSOCIATION_MIN = 2
+"""Words the reference only says of the other side that a role's mention must carry to count."""
+BELIEF_RECALL = 0.75
+"""... and contain this share of the belief's own words."""
+MIN_SHARED = 2
+"""Shared tokens (besides the swapped group) that anchor an alignment."""
+
+
+@dataclass(frozen=True)
+class Contradiction:
+    """A sentence of the answer that says the opposite of the reference."""
+
+    sentence: str
+    """The answer's sentence (or clause) as written."""
+    reference: str
+    """The reference text it contradicts."""
+    reason: str
+    """Why, in words: "says L2 where the reference says L1"."""
+    kind: Kind
+    """Which check found it."""
+
+
+@dataclass(frozen=True)
+class RefUnit:
+    """A reference sentence, clause or fragment; ``whole`` marks a multi-clause sentence."""
+
+    unit: Unit
+    whole: bool
+
+
+def reference_units(texts: list[str]) -> list[Unit]:
+    """Fragments, clauses and whole sentences of the reference texts, read once per rubric."""
+    out: list[Unit] = []
+    seen: set[str] = set()
+    for text in texts:
+        for sentence in split_sentences(text):
+            for piece in (*fragments(sentence), *split_clauses(sentence), sentence):
+                if piece not in seen:
+                    seen.add(piece)
+                    out.append(analyse(piece))
+    return out
+
+
+def _shared_plain(a: Counter[str], b: Counter[str]) -> int:
+    return sum(1 for t in set(a) & set(b) if not t.startswith("§"))
+
+
+def _role_sides(unit: Unit, skip: int) -> dict[int, set[str]]:
+    out: dict[int, set[str]] = {}
+    for h in unit.hits:
+        if h.group != skip and GROUPS[h.group].kind == "role":
+            out.setdefault(h.group, set()).add(h.side)
+    return out
+
+
+def _swap(unit: Unit, refs: list[Unit]) -> list[tuple[int, str, Contradiction]]:
+    """(group, side said, contradiction) for each group whose sides the unit seems to swap."""
+    out: list[tuple[int, str, Contradiction]] = []
+    for g in sorted({h.group for h in unit.hits}):
+        a, b = f"§{g}:a", f"§{g}:b"
+        if unit.tokens.get(a, 0) == unit.tokens.get(b, 0):
+            continue  # both sides (or neither) named: swapping changes nothing
+        mine = a if unit.tokens.get(a, 0) > unit.tokens.get(b, 0) else b
+        other = b if mine == a else a
+        # support for the clause as written: reference units naming the same side only
+        base = max(
+            (
+                overlap(unit.tokens, r.tokens)
+                for r in refs
+                if mine in r.tokens and other not in r.tokens
+            ),
+            default=0.0,
+        )
+        swapped = unit.swapped(g)
+        roles = _role_sides(unit, g)
+        for r in refs:
+            if other not in r.tokens or mine in r.tokens:
+                continue  # the reference unit must name only the other side
+            score = overlap(swapped, r.tokens)
+            if score < SWAP_MIN or score - base < SWAP_GAIN:
+                continue
+            if _shared_plain(swapped, r.tokens) < MIN_SHARED:
+                continue
+            common = set(swapped) & set(r.tokens)
+            if any((t in unit.negated) != (t in r.negated) for t in common):
+                continue  # swapped and negated: says the same thing ("inactive ... no force")
+            theirs = _role_sides(r, g)
+            if any(theirs.get(k) != v for k, v in roles.items()):
+                continue  # about another subject (ADF vs KPSS): not comparable
+            said, meant = mine[-1], other[-1]
+            what = GROUPS[g]
+            reason = (
+                f"says {side_words(g, said)} where the reference says {side_words(g, meant)}"
+                if what.kind == "role"
+                else f"wrong direction ({side_words(g, said)} instead of {side_words(g, meant)})"
+            )
+            out.append((g, said, Contradiction(unit.text, r.text, reason, "swap")))
+            break
+    return out
+
+
+WINDOW_BEFORE, WINDOW_AFTER = 3, 5
+"""Tokens around a mention of a role that count as said about it."""
+
+
+def _windows(sequence: tuple[str, ...]) -> list[tuple[int, str, set[str]]]:
+    """(group, side, tokens said of the mention) for every role mention: the tokens after it up to
+    the group's next mention, and the tokens before the group's first mention (so "the L2 ball
+    has corners and the L1 ball is round" keeps corners with L2 and round with L1)."""
+    out: list[tuple[int, str, set[str]]] = []
+    marks = [
+        (i, int(t[1:].split(":")[0]), t[-1])
+        for i, t in enumerate(sequence)
+        if t.startswith("§") and GROUPS[int(t[1:].split(":")[0])].kind == "role"
+    ]
+    for i, g, side in marks:
+        same_group = [j for j, gg, _ in marks if gg == g and j != i]
+        earlier = [j for j in same_group if j < i]
+        lo = earlier[-1] + 1 if earlier else max(0, i - WINDOW_BEFORE)
+        lo = max(lo, i) if earlier else lo
+        hi = min([j for j in same_group if j > i] + [i + WINDOW_AFTER + 1, len(sequence)])
+        near = {t for t in sequence[lo:hi] if t != sequence[i] and not t.startswith(f"§{g}:")}
+        out.append((g, side, near))
+    return out
+
+
+def associations(refs: list[Unit]) -> dict[tuple[int, str], set[str]]:
+    """For each (role group, side), the tokens the reference says of that side."""
+    out: dict[tuple[int, str], set[str]] = {}
+    for r in refs:
+        for g, side, near in _windows(r.sequence):
+            out.setdefault((g, side), set()).update(near)
+    return out
+
+
+def _association(
+    sentence: Unit, assoc: dict[tuple[int, str], set[str]], common: frozenset[str]
+) -> Contradiction | None:
+    """Roles said with what the reference only ever says about their counterpart.
+
+    Each token near a mention that the reference says only of the other side counts (a swap-group
+    token twice), each it says only of this side counts against; words of the question count for
+    nothing. One side alone needs :data:`ASSOCIATION_MIN`; a sentence naming both sides needs each
+    side's mentions to lean the other way (a full exchange)."""
+    per: dict[int, dict[str, int]] = {}
+    for g, side, near in _windows(sentence.sequence):
+        other = "b" if side == "a" else "a"
+        mine, theirs = assoc.get((g, side), set()), assoc.get((g, other), set())
+        if not mine or not theirs:
+            continue  # the reference does not describe both sides
+        near = {t for t in near if t.startswith("§") or t not in common}
+        lean = sum(2 if t.startswith("§") else 1 for t in near if t in theirs and t not in mine)
+        lean -= sum(2 if t.startswith("§") else 1 for t in near if t in mine and t not in theirs)
+        sides = per.setdefault(g, {})
+        sides[side] = sides.get(side, 0) + lean
+    for g, sides in sorted(per.items()):
+        if len(sides) == 2:
+            ok = min(sides.values()) >= 1 and sum(sides.values()) >= ASSOCIATION_MIN
+        else:
+            ok = next(iter(sides.values())) >= ASSOCIATION_MIN
+        if not ok:
+            continue
+        side = max(sides, key=lambda k: sides[k])
+        other = "b" if side == "a" else "a"
+        said, meant = side_words(g, side), side_words(g, other)
+        return Contradiction(
+            sentence.text,
+            f"the reference says this of {meant}, not {said}",
+            f"says of {said} what the reference says of {meant}",
+            "swap",
+        )
+    return None
+
+
+def _supported_as_written(units: list[Unit], refs: list[Unit], g: int, side: str) -> bool:
+    """Some piece naming only ``side`` of group ``g`` matches a reference unit that names it too."""
+    mine, other = f"§{g}:{side}", f"§{g}:{'b' if side == 'a' else 'a'}"
+    for unit in units:
+        if unit.tokens.get(mine, 0) <= unit.tokens.get(other, 0):
+            continue
+        for r in refs:
+            if (
+                mine in r.tokens
+                and other not in r.tokens
+                and overlap(unit.tokens, r.tokens) >= SWAP_MIN
+            ):
+                return True
+    return False
+
+
+def _negation(unit: Unit, refs: list[Unit]) -> Contradiction | None:
+    polarity = min(unit.negations, 1)
+    best_same = 0.0
+    best_other: tuple[float, Unit | None] = (0.0, None)
+    for r in refs:
+        score = overlap(unit.tokens, r.tokens)
+        if score < NEGATION_MIN or _shared_plain(unit.tokens, r.tokens) < 3:
+            continue
+        if min(r.negations, 1) == polarity:
+            best_same = max(best_same, score)
+        elif score > best_other[0]:
+            best_other = (score, r)
+    score, found = best_other
+    if found is None or best_same >= score:
+        return None  # another reference unit says it the answer's way
+    said = "denies" if polarity else "asserts"
+    return Contradiction(
+        unit.text, found.text, f"{said} what the reference says the opposite of", "negation"
+    )
+
+
+def _matches(n: tuple[float, ...], pool: list[tuple[float, ...]]) -> bool:
+    return any(same_value(x, y) for m in pool for x in n for y in m)
+
+
+def _number(unit: Unit, refs: list[Unit], allowed: list[tuple[float, ...]]) -> Contradiction | None:
+    strange = [n for n in unit.nums if not _matches(n, allowed)]
+    if not strange:
+        return None
+    for r in refs:
+        if not r.nums or overlap(unit.tokens, r.tokens) < NUMBER_MIN:
+            continue
+        if len(set(unit.tokens) & set(r.tokens)) < MIN_SHARED:
+            continue
+        missing = [m for m in r.nums if not _matches(m, unit.nums)]
+        if missing:
+            return Contradiction(
+                unit.text,
+                r.text,
+                f"states {strange[0][0]:g} where the reference has {missing[0][0]:g}",
+                "number",
+            )
+    return None
+
+
+def _misconception(unit: Unit, beliefs: list[tuple[Unit, Unit]]) -> Contradiction | None:
+    for belief, correction in beliefs:
+        score = overlap(unit.tokens, belief.tokens)
+        if score < MISCONCEPTION_MIN or _shared_plain(unit.tokens, belief.tokens) < 3:
+            continue
+        if recall(belief.tokens, unit.tokens) < BELIEF_RECALL:
+            continue  # a short fragment inside a longer belief is not the belief
+        common = set(unit.tokens) & set(belief.tokens)
+        if any((t in unit.negated) != (t in belief.negated) for t in common):
+            continue  # the answer denies the misconception
+        if overlap(unit.tokens, correction.tokens) >= score:
+            continue
+        return Contradiction(
+            unit.text,
+            correction.text,
+            f"repeats a known misconception: {belief.text}",
+            "misconception",
+        )
+    return None
+
+
+def find_contradictions(
+    sentences: list[str],
+    refs: list[Unit],
+    *,
+    allowed_numbers: list[tuple[float, ...]] | None = None,
+    misconceptions: list[tuple[Unit, Unit]] | None = None,
+    numbers: bool = True,
+    question: str = "",
+) -> list[Contradiction]:
+    """At most one contradiction per answer sentence, found in its fragments or clauses.
+
+    A sentence that names both sides of a swap group ("precision is ..., recall is ...") counts as
+    swapping them only if pieces of both sides are swapped: one side alone is a clause split that
+    lost its context, not an exchange."""
+    out: list[Contradiction] = []
+    allowed = list(allowed_numbers or [])
+    beliefs = list(misconceptions or [])
+    fine = [r for r in refs if len(split_clauses(r.text)) == 1]
+    assoc = associations(refs)
+    common = frozenset(analyse(question).tokens) if question else frozenset()
+    for sentence in sentences:
+        pieces = list(dict.fromkeys([*fragments(sentence), *split_clauses(sentence)]))
+        whole = analyse(sentence)
+        units = [analyse(p) for p in pieces]
+        swaps: dict[int, dict[str, Contradiction]] = {}
+        for piece in pieces:
+            for g, side, c in _swap(analyse(strip_asides(piece)), refs):
+                swaps.setdefault(g, {}).setdefault(side, c)
+        found: Contradiction | None = None
+        for g, sides in sorted(swaps.items()):
+            both = whole.tokens.get(f"§{g}:a", 0) > 0 and whole.tokens.get(f"§{g}:b", 0) > 0
+            if both and len(sides) == 1:
+                other = "b" if next(iter(sides)) == "a" else "a"
+                if _supported_as_written(units, refs, g, other):
+                    continue  # the other side is right where it is: the pieces lost context
+            found = next(iter(sides.values()))
+            break
+        if found is None:
+            found = _association(analyse(strip_asides(sentence)), assoc, common)
+        if found is None and numbers and len(units) > 1:
+            found = _number(whole, fine, allowed)  # a label and its list of numbers split apart
+        for unit in units if found is None else []:
+            found = (
+                _negation(unit, fine)
+                or (_number(unit, fine, allowed) if numbers else None)
+                or _misconception(unit, beliefs)
+            )
+            if found is not None:
+                break
+        if found is not None:
+            out.append(found)
+    return out
+
+
+__all__ = ["Contradiction", "find_contradictions", "reference_units"]
