@@ -1,16 +1,21 @@
-"""End to end with the real embedded model: `mltutor ask --json` on a derivative question.
+"""End to end with the real embedded model: `mltutor ask --json` on a derivative question, and Ctrl-C
+during a streamed answer.
 
 Marked ``embedded`` (run with ``pytest -m embedded``): assembles the model (once per machine, in the
-user cache dir), starts the llama.cpp server, asks, and checks there is no orphan server afterwards.
+user cache dir), starts llama.cpp's server through our supervisor, asks, and checks that no server or
+supervisor is left once the last user is gone. The registry lives in a tmp dir (so these tests never
+join a server the user has running).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -18,29 +23,43 @@ import pytest
 pytestmark = pytest.mark.embedded
 
 
-def _servers() -> list[int]:
-    pids = []
+def _embedded_processes() -> set[int]:
+    pids = set()
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if b"llama_cpp.server" in cmd:
-            pids.append(int(proc.name))
+        if state != "Z" and (b"mltutor.agent.embedded.child" in cmd or b"embedded.warden" in cmd):
+            pids.add(int(proc.name))
     return pids
 
 
-def test_ask_derivative_end_to_end(tmp_path: Path) -> None:
-    pytest.importorskip("llama_cpp")
-    before = set(_servers())
+def _env(tmp_path: Path, idle_timeout_s: float) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("MLTUTOR_BASE_URL", "MLTUTOR_MODEL", "OPENAI_"))
     }
     env["MLTUTOR_DATA_DIR"] = str(tmp_path / "data")
+    env["MLTUTOR_EMBEDDED__STATE_DIR"] = str(tmp_path / "embedded")
+    env["MLTUTOR_EMBEDDED__IDLE_TIMEOUT_S"] = str(idle_timeout_s)
+    return env
+
+
+def _wait_gone(pids: set[int], timeout_s: float) -> set[int]:
+    deadline = time.monotonic() + timeout_s
+    while (left := pids & _embedded_processes()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
+def test_ask_derivative_end_to_end(tmp_path: Path) -> None:
+    pytest.importorskip("xllamacpp")
+    before = _embedded_processes()
     mltutor = Path(sys.executable).with_name("mltutor")
     start = time.perf_counter()
     proc = subprocess.run(
@@ -48,7 +67,7 @@ def test_ask_derivative_end_to_end(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=900,
-        env=env,
+        env=_env(tmp_path, idle_timeout_s=0),
     )
     elapsed = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -63,6 +82,49 @@ def test_ask_derivative_end_to_end(tmp_path: Path) -> None:
     assert out["model"] and out["timings"]["total"] > 0
     # every line still in the answer verified (unverified ones are removed)
     assert "2x(\\cos" not in out["answer"]
-    time.sleep(0.5)
-    assert set(_servers()) - before == set(), "the embedded server outlived the command"
+    # the last user is gone and the idle timeout is 0: the server and its supervisor stop
+    assert not _wait_gone(_embedded_processes() - before, 10), "the embedded server outlived ask"
     print(f"end-to-end ask took {elapsed:.1f} s")
+
+
+def test_ctrl_c_during_ask_exits_fast_and_cancels_the_request(tmp_path: Path) -> None:
+    """The process is gone within 2 s of Ctrl-C, and the server stops generating its answer."""
+    pytest.importorskip("xllamacpp")
+    before = _embedded_processes()
+    mltutor = Path(sys.executable).with_name("mltutor")
+    env = _env(tmp_path, idle_timeout_s=60)  # the server stays up so we can look at it after
+    ask = subprocess.Popen(
+        [str(mltutor), "ask", "Explain in detail why L1 regularisation gives sparse weights."],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    state_file = tmp_path / "embedded" / "state.json"
+    try:
+        assert ask.stdout is not None
+        first = ask.stdout.read(1)  # the answer is streaming (the model is generating)
+        assert first, ask.stderr.read().decode()[-2000:] if ask.stderr else ""
+        t0 = time.monotonic()
+        ask.send_signal(signal.SIGINT)
+        ask.wait(30)
+        exit_s = time.monotonic() - t0
+    finally:
+        ask.kill()
+        ask.wait()
+    state = json.loads(state_file.read_text())
+    root = f"http://127.0.0.1:{state['port']}"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    t0 = time.monotonic()
+    busy = True
+    while busy and time.monotonic() - t0 < 20:
+        with opener.open(root + "/slots", timeout=10) as r:
+            busy = any(s.get("is_processing") for s in json.load(r))
+        time.sleep(0.1)
+    cancel_s = time.monotonic() - t0
+    try:
+        assert exit_s < 2.0, f"mltutor ask took {exit_s:.1f} s to exit after Ctrl-C"
+        assert not busy, "the server kept generating the interrupted answer"
+    finally:
+        os.kill(state["warden_pid"], signal.SIGTERM)
+        assert not _wait_gone(_embedded_processes() - before, 15)
+    print(f"exit after Ctrl-C {exit_s:.2f} s; server idle {cancel_s:.2f} s later")

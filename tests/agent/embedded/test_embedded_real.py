@@ -1,18 +1,22 @@
-"""The embedded model for real: assemble the GGUF, run llama_cpp.server, chat and call a tool.
+"""The embedded model for real: assemble the GGUF, run llama.cpp's native server (xllamacpp) through
+our supervisor, chat, call a tool (streamed and not), get schema-constrained JSON, reuse the prompt
+cache, queue concurrent requests on one slot, cancel a closed stream, and leave no process behind.
 
-Skipped only when llama_cpp is not importable; missing model parts fail (with the pip command).
-The model is assembled into the *user* cache dir (``MLTUTOR_CACHE_DIR`` or the platform cache dir),
-the same place the app uses: the file is 1.1 GB and takes ~8 s to assemble, so a CI run (or a dev
-machine) assembles it once and every later run passes the sidecar check in microseconds; a tmp dir
-would write 1.1 GB per run. Server logs go to a tmp dir.
+Marked ``embedded``; skipped only when xllamacpp is not importable (missing model parts fail, with
+the pip command). The model is assembled into the *user* cache dir (``MLTUTOR_CACHE_DIR`` or the
+platform cache dir), where the app finds it: 1.1 GB written once per machine, a sidecar check after.
+The server's registry (state, lock, log) lives in a tmp dir, so this never joins a server the user
+has running, and its idle timeout is 0: it stops as soon as the test releases it.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import os
+import threading
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,13 +24,17 @@ import platformdirs
 import pytest
 from openai import OpenAI
 
-from mltutor.agent.embedded import EmbeddedServer, assemble_model, llama_server_command
-from mltutor.agent.embedded.server import LLAMA_SERVER_ENV_KEYS
+from mltutor.agent.embedded import EmbeddedServer, assemble_model
+from mltutor.agent.llm.openai_chat import json_response_format
+from mltutor.settings import EmbeddedSettings
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("llama_cpp") is None,
-    reason="llama_cpp is not importable: pip install 'llama-cpp-python[server]'",
-)
+pytestmark = [
+    pytest.mark.embedded,
+    pytest.mark.skipif(
+        importlib.util.find_spec("xllamacpp") is None,
+        reason="xllamacpp is not importable: pip install -e .",
+    ),
+]
 
 TOOLS = [
     {
@@ -45,14 +53,17 @@ TOOLS = [
         },
     }
 ]
+TOOL_PROMPT = [
+    {"role": "user", "content": "Use the tool to differentiate x**3*sin(x) with respect to x."}
+]
 
 
 def user_cache_dir() -> Path:
     return Path(os.environ.get("MLTUTOR_CACHE_DIR") or platformdirs.user_cache_dir("mltutor"))
 
 
-def server_processes(port: int | None = None) -> list[tuple[int, int, str]]:
-    """(pid, ppid, cmdline) of live llama_cpp.server processes (optionally on ``port``)."""
+def embedded_processes() -> list[tuple[int, int, str]]:
+    """(pid, ppid, cmdline) of live embedded servers and supervisors of ours."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -63,61 +74,45 @@ def server_processes(port: int | None = None) -> list[tuple[int, int, str]]:
         except OSError:
             continue
         fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
-        if "llama_cpp.server" not in cmdline or fields.get("State", "").startswith("Z"):
+        if fields.get("State", "").startswith("Z"):
             continue
-        if port is None or f"--port {port} " in cmdline + " ":
+        if "mltutor.agent.embedded.child" in cmdline or "mltutor.agent.embedded.warden" in cmdline:
             found.append((int(entry.name), int(fields["PPid"]), cmdline))
     return found
-
-
-def test_env_scrub_list_covers_the_server_settings() -> None:
-    """Every setting llama_cpp.server reads from the environment is removed from the child's."""
-    from llama_cpp.server.settings import ConfigFileSettings, Settings
-
-    fields = set(Settings.model_fields) | set(ConfigFileSettings.model_fields) | {"config_file"}
-    assert fields <= LLAMA_SERVER_ENV_KEYS
-
-
-def test_the_installed_server_accepts_our_flags(tmp_path: Path) -> None:
-    from llama_cpp.server.cli import add_args_from_model, parse_model_from_args
-    from llama_cpp.server.settings import ModelSettings, ServerSettings, Settings
-
-    parser = argparse.ArgumentParser(exit_on_error=False)
-    add_args_from_model(parser, Settings)
-    args = parser.parse_args(llama_server_command(tmp_path / "m.gguf", 4321, n_threads=2)[3:])
-    model = parse_model_from_args(ModelSettings, args)
-    server = parse_model_from_args(ServerSettings, args)
-    assert (
-        model.model_alias == "qwen2.5-coder-1.5b" and model.chat_format == "chatml-function-calling"
-    )
-    assert model.n_ctx == 4096 and model.n_threads == 2 and model.verbose is False
-    assert model.use_mlock is False
-    assert server.host == "127.0.0.1" and server.port == 4321 and server.interrupt_requests is False
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
     cache = user_cache_dir()
     assemble_model(cache)  # assembles once per machine, then a sidecar check
-    srv = EmbeddedServer(cache, log_dir=tmp_path_factory.mktemp("embedded-logs"))
+    state = tmp_path_factory.mktemp("embedded-state")
+    srv = EmbeddedServer(cache, settings=EmbeddedSettings(idle_timeout_s=0, state_dir=state))
     srv.start()
     try:
         yield srv
     finally:
-        srv.stop()
+        srv.shutdown_shared()
 
 
 @pytest.fixture(scope="module")
 def client(server: EmbeddedServer) -> OpenAI:
-    return OpenAI(base_url=server.base_url, api_key="embedded", timeout=120, max_retries=0)
+    return OpenAI(base_url=server.base_url, api_key="embedded", timeout=600, max_retries=0)
 
 
-@pytest.mark.embedded
-def test_serves_the_model_under_its_alias(server: EmbeddedServer, client: OpenAI) -> None:
+def get(server: EmbeddedServer, path: str) -> object:
+    root = server.base_url.removesuffix("/v1")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(root + path, timeout=10) as r:
+        return json.load(r)
+
+
+def test_healthy_and_serving_the_model_under_its_alias(
+    server: EmbeddedServer, client: OpenAI
+) -> None:
+    assert get(server, "/health") == {"status": "ok"}
     assert [m.id for m in client.models.list()] == ["qwen2.5-coder-1.5b"]
 
 
-@pytest.mark.embedded
 def test_short_prompt(server: EmbeddedServer, client: OpenAI) -> None:
     response = client.chat.completions.create(
         model=server.alias,
@@ -125,57 +120,142 @@ def test_short_prompt(server: EmbeddedServer, client: OpenAI) -> None:
         max_tokens=32,
         messages=[{"role": "user", "content": "What is 2 + 3? Answer with the number only."}],
     )
-    assert "5" in response.choices[0].message.content
-    assert response.usage.completion_tokens > 0
+    assert "5" in (response.choices[0].message.content or "")
+    assert response.usage is not None and response.usage.completion_tokens > 0
 
 
-@pytest.mark.embedded
+def check_call(name: str, arguments: str) -> None:
+    assert name == "differentiate"
+    args = json.loads(arguments)
+    assert isinstance(args, dict) and args.get("variable") == "x"
+    assert "x" in args.get("expression", "")
+
+
 def test_native_tool_call(server: EmbeddedServer, client: OpenAI) -> None:
     response = client.chat.completions.create(
         model=server.alias,
         temperature=0,
         max_tokens=200,
-        tools=TOOLS,
+        tools=TOOLS,  # type: ignore[arg-type]
         tool_choice="auto",
-        messages=[
-            {
-                "role": "user",
-                "content": "Use the tool to differentiate x**3*sin(x) with respect to x.",
-            }
-        ],
+        messages=TOOL_PROMPT,  # type: ignore[arg-type]
     )
     calls = response.choices[0].message.tool_calls
     assert calls, f"no tool call: {response.choices[0].message}"
-    assert calls[0].function.name == "differentiate"
-    args = json.loads(calls[0].function.arguments)
-    assert isinstance(args, dict) and args.get("variable") == "x"
-    assert "x" in args.get("expression", "")
+    check_call(calls[0].function.name, calls[0].function.arguments)  # type: ignore[union-attr]
 
 
-@pytest.mark.embedded
+def test_streamed_tool_call(server: EmbeddedServer, client: OpenAI) -> None:
+    stream = client.chat.completions.create(
+        model=server.alias,
+        temperature=0,
+        max_tokens=200,
+        tools=TOOLS,  # type: ignore[arg-type]
+        tool_choice="auto",
+        messages=TOOL_PROMPT,  # type: ignore[arg-type]
+        stream=True,
+    )
+    name = arguments = ""
+    for chunk in stream:
+        for call in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+            if call.function is not None:
+                name += call.function.name or ""
+                arguments += call.function.arguments or ""
+    check_call(name, arguments)
+
+
 def test_json_schema_response_format(server: EmbeddedServer, client: OpenAI) -> None:
     schema = {
         "type": "object",
-        "properties": {"answer": {"type": "integer"}},
+        "properties": {"answer": {"type": "integer"}, "why": {"type": "string"}},
         "required": ["answer"],
     }
     response = client.chat.completions.create(
         model=server.alias,
         temperature=0,
-        max_tokens=50,
-        response_format={"type": "json_object", "schema": schema},
-        messages=[{"role": "user", "content": "What is 6 times 7? Reply in JSON."}],
+        max_tokens=60,
+        response_format=json_response_format(schema, embedded=True),  # type: ignore[arg-type]
+        messages=[{"role": "user", "content": "What is 6 times 7?"}],
     )
-    data = json.loads(response.choices[0].message.content)
+    data = json.loads(response.choices[0].message.content or "")
     assert isinstance(data.get("answer"), int)
 
 
-@pytest.mark.embedded
+def test_a_repeated_prefix_is_not_prefilled_again(server: EmbeddedServer, client: OpenAI) -> None:
+    system = "You are a tutor for machine-learning interviews. " * 30  # ~300 tokens
+    usage = []
+    for question in ("What is a gradient?", "What is a Hessian?"):
+        response = client.chat.completions.create(
+            model=server.alias,
+            temperature=0,
+            max_tokens=4,
+            messages=[
+                {"role": "system", "content": system},
+                {"role": "user", "content": question},
+            ],
+        )
+        assert response.usage is not None
+        usage.append(response.usage)
+    details = usage[1].prompt_tokens_details
+    cached = details.cached_tokens if details is not None else 0
+    assert cached is not None and cached >= usage[1].prompt_tokens - 20, usage[1]
+
+
+def test_concurrent_requests_queue_and_are_all_served(
+    server: EmbeddedServer, client: OpenAI
+) -> None:
+    answers: list[str] = []
+
+    def ask(n: int) -> None:
+        response = client.chat.completions.create(
+            model=server.alias,
+            temperature=0,
+            max_tokens=8,
+            messages=[{"role": "user", "content": f"What is {n} + {n}? Number only."}],
+        )
+        answers.append(response.choices[0].message.content or "")
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in (2, 3, 4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(600)
+    assert len(answers) == 3 and all(a.strip() for a in answers)
+    assert get(server, "/props")["total_slots"] == 1  # type: ignore[index]
+
+
+def test_closing_a_stream_stops_the_generation(server: EmbeddedServer, client: OpenAI) -> None:
+    stream = client.chat.completions.create(
+        model=server.alias,
+        temperature=0.7,
+        max_tokens=400,
+        messages=[{"role": "user", "content": "Explain backpropagation in great detail."}],
+        stream=True,
+    )
+    for n, _ in enumerate(stream):
+        if n >= 3:
+            break
+    stream.close()
+    t0 = time.monotonic()
+
+    def idle() -> bool:
+        slots = get(server, "/slots")
+        return isinstance(slots, list) and not any(s.get("is_processing") for s in slots)
+
+    while not idle():
+        assert time.monotonic() - t0 < 10, "the server kept generating for a closed stream"
+        time.sleep(0.1)
+
+
 def test_stop_leaves_no_orphan(server: EmbeddedServer) -> None:
-    """Runs last in this module: stops the shared server."""
-    pid, port = server.pid, int(server.base_url.rsplit(":", 1)[1].split("/")[0])
-    assert pid is not None
-    assert [p for p, _, _ in server_processes(port)] == [pid]
+    """Runs last in this module: releases the server, which then stops (idle timeout 0)."""
+    state = server.registry.read_state()
+    assert state is not None and state.server_pid == server.pid
+    ours = {state.server_pid, state.warden_pid}
+    assert ours <= {pid for pid, _, _ in embedded_processes()}
     server.stop()
-    assert server_processes(port) == []
-    assert [p for p, ppid, _ in server_processes() if ppid == os.getpid()] == []
+    deadline = time.monotonic() + 10
+    while ours & {pid for pid, _, _ in embedded_processes()} and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not ours & {pid for pid, _, _ in embedded_processes()}
+    assert server.registry.read_state() is None

@@ -111,7 +111,7 @@ def test_two_processes_starting_at_the_same_moment_get_one_server(tmp_path: Path
     assert isinstance(server_pid, int)
     # every user was killed (SIGKILL: no clean-up ran): the supervisor notices and stops it
     assert wait_until(lambda: not alive(server_pid), 10), "server orphaned after its users died"
-    assert (tmp_path / "state" / "state.json").exists() is False
+    assert wait_until(lambda: not (tmp_path / "state" / "state.json").exists(), 5)
 
 
 def test_a_killed_supervisor_takes_the_server_down_and_is_replaced(

@@ -71,8 +71,18 @@ def _watch_parent(parent: int) -> None:
             os._exit(0)
 
 
+PASSIVE_WAIT = {"OMP_WAIT_POLICY": "PASSIVE"}
+"""llama.cpp's CPU threads synchronise at every step through OpenMP; by default a waiting thread
+spins. When other programs use the cores too, a spinning thread burns the time slice its partner
+needs: measured on the 2-core machine at load ~9, decode fell to 0.17-0.29 tok/s with spinning and ran
+at 8.6-14.1 tok/s with passive waiting (see bench/results/embedded.json for the quiet case). Set
+before xllamacpp (and with it libgomp) is loaded; an explicit OMP_WAIT_POLICY wins."""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    for key, value in PASSIVE_WAIT.items():
+        os.environ.setdefault(key, value)
     parent = os.getppid()
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     try:
