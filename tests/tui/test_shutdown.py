@@ -49,3 +49,21 @@ def test_a_process_free_to_exit_is_not_held_until_the_deadline() -> None:
     proc, ended = _run(FREE)
     assert proc.returncode == 0 and proc.stdout.strip() == "done"
     assert ended - started < 20  # well before the 30 s deadline
+
+
+STUCK_IN_C = """
+import time
+from mltutor.tui.shutdown import ExitGuard
+guard = ExitGuard(bound_s=1.0)
+guard.terminal_restored = True
+print(f"armed {time.monotonic()}", flush=True)
+guard.arm(3)
+x = 7 ** (10 ** 9)  # one C call that holds the GIL for minutes: the Python guard cannot run
+"""
+
+
+def test_a_process_whose_interpreter_is_stuck_in_c_still_ends_before_the_bound() -> None:
+    proc, ended = _run(STUCK_IN_C)
+    armed = float(proc.stdout.split()[1])
+    assert ended - armed < 1.5
+    assert proc.returncode == 1  # faulthandler's exit (the code cannot be chosen there)
