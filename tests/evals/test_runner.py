@@ -191,3 +191,51 @@ def test_a_line_cut_short_by_a_kill_is_skipped_and_the_log_heals(
     launch.resume(run_dir, settings, injected=injected)
     assert ok_counts(run_dir) == {q.id: 1 for q in questions}
     assert summarize(run_dir).unreadable_lines == 1
+
+
+def test_judge_flag_builds_the_grader_with_the_judge_model(
+    tmp_path: Path, settings: Settings, monkeypatch: object
+) -> None:
+    import mltutor.agent.grading as grading
+
+    built: list[object] = []
+    questions = bank_sample(1)
+
+    def fake_create_grader(
+        settings: Settings, *, judge: object = None, **kw: object
+    ) -> LexicalGrader:
+        built.append(judge)
+        return LexicalGrader({q.id: q.key_points for q in questions})
+
+    monkeypatch.setattr(grading, "create_grader", fake_create_grader)  # type: ignore[attr-defined]
+    suite = load_suite(str(write_qa_suite(tmp_path / "tiny.jsonl", questions)))
+    model = KeyedChatModel(answer_from(reference_answers(questions)))
+    judge = KeyedChatModel(lambda p: "{}")
+    run_dir = tmp_path / "run"
+    config = RunConfig(suite=suite.source, solver="raw", judge=True)
+    launch.start(
+        suite,
+        config,
+        settings,
+        tmp_path,
+        injected=Injected(model=model, judge=judge),
+        run_dir=run_dir,
+    )
+    assert built == [judge]
+    manifest = RunDir.open(run_dir).manifest()
+    assert manifest.grader["mode"] == "judge" and manifest.judge is not None
+    assert manifest.judge.name == "keyed-fake" and manifest.config.judge
+    # without --judge the grader gets no model: deterministic and reproducible
+    built.clear()
+    launch.start(
+        suite,
+        RunConfig(suite=suite.source, solver="raw"),
+        settings,
+        tmp_path,
+        injected=Injected(model=model, judge=judge),
+        run_dir=tmp_path / "run2",
+    )
+    assert (
+        built == [None]
+        and RunDir.open(tmp_path / "run2").manifest().grader["mode"] == "deterministic"
+    )
