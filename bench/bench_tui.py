@@ -286,6 +286,7 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "textual": _version("textual"),
+            "load_average_1m_at_start": round(os.getloadavg()[0], 2),  # other work on the machine
         },
         "startup": bench_startup(),
         "streaming": asyncio.run(_bench_streaming(history=0)),

@@ -79,6 +79,7 @@ async def test_chat_turn_streams_answer_with_panels_and_citations(make_app: Make
         await pilot.pause()
         assert not sources.collapsed
         assert "[1] calculus § Sigmoid derivative" in _painted(sources)
+    assert app.services.wait(5.0)  # closing runs in a thread, never on the UI's
     assert fake.closed == 1
 
 
@@ -134,6 +135,7 @@ async def test_quit_while_generating_asks_first(make_app: MakeApp) -> None:
         await pilot.press("y")
         await wait_for(pilot, lambda: not app.is_running, what="exit")
     assert app.return_code == 0
+    assert app.services.wait(5.0)
     assert fake.closed == 1
 
 
