@@ -318,7 +318,8 @@ class _NewerSchema(Exception):
         self.version = version
 
 
-def _connect(path: Path, timeout: float) -> sqlite3.Connection:
+def _connect(path: Path, timeout: float, *, locked: bool = False) -> sqlite3.Connection:
+    """Open, check and migrate; ``locked``: the caller already holds the learner lock."""
     conn = sqlite3.connect(path, check_same_thread=False, timeout=timeout, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
@@ -329,15 +330,17 @@ def _connect(path: Path, timeout: float) -> sqlite3.Connection:
         if version > SCHEMA_VERSION:
             raise _NewerSchema(version)
         if version < SCHEMA_VERSION:
-            _migrate(conn, path, version)
+            _migrate(conn, path, locked=locked)
     except BaseException:
         conn.close()
         raise
     return conn
 
 
-def _migrate(conn: sqlite3.Connection, path: Path, version: int) -> None:
-    with file_lock(lock_path(path.parent, "learner")):
+def _migrate(conn: sqlite3.Connection, path: Path, *, locked: bool) -> None:
+    with contextlib.ExitStack() as stack:
+        if not locked:  # flock is per open file: taking it twice in one process would deadlock
+            stack.enter_context(file_lock(lock_path(path.parent, "learner")))
         conn.execute("BEGIN IMMEDIATE")
         try:
             current = int(conn.execute("PRAGMA user_version").fetchone()[0])  # another process
@@ -401,7 +404,7 @@ def _replace(path: Path, timeout: float) -> tuple[LearnerStore, str | None]:
             else:
                 version = _schema_version(path, timeout)
                 if version <= SCHEMA_VERSION:  # healthy after all, or replaced meanwhile
-                    return LearnerStore(_connect(path, timeout), path), None
+                    return LearnerStore(_connect(path, timeout, locked=True), path), None
                 reason = (
                     f"it was written by a newer mltutor (learner schema v{version}; this "
                     f"version reads up to v{SCHEMA_VERSION})"
@@ -413,7 +416,7 @@ def _replace(path: Path, timeout: float) -> tuple[LearnerStore, str | None]:
                 f"the learner database could not be used: {reason}. It was kept as {aside} and "
                 "a fresh one was started (your earlier progress is in that copy)"
             )
-            return LearnerStore(_connect(path, timeout), path), notice
+            return LearnerStore(_connect(path, timeout, locked=True), path), notice
     except StorageError as exc:
         raise LearnerStorageError(exc.message, exc.kind) from exc
     except sqlite3.Error as exc:

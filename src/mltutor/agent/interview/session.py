@@ -27,7 +27,7 @@ from mltutor.agent.interview import followups as fu
 from mltutor.agent.interview.errors import InterviewError
 from mltutor.agent.interview.leakage import LeakGuard
 from mltutor.agent.interview.learner import LearnerStore
-from mltutor.agent.interview.recording import OpenQuestion, Recorder
+from mltutor.agent.interview.recording import OpenQuestion, Recorder, band_after_penalty
 from mltutor.agent.interview.records import (
     Feedback,
     FollowUpResult,
@@ -225,9 +225,9 @@ class InterviewSession:
             item = self._require_open()
             if item.pending is not None:
                 self._record.follow_up(item, "", None, "skipped")
-                return self._close(item, "Follow-up skipped.")
+                return self._close(item, self._say("follow_up_skipped"), answered=item.result.follow_ups[-1])
             self._record.skipped(item)
-            return self._close(item, "Skipped.", reveal=False)
+            return self._close(item, self._say("skipped"), reveal=False)
 
     def show_answer(self) -> Feedback:
         """Reveal the reference answer; what is asked now scores 0."""
@@ -235,12 +235,12 @@ class InterviewSession:
             item = self._require_open()
             if item.pending is not None:
                 self._record.follow_up(item, "", None, "revealed")
-                return self._close(item, "Here is the reference answer.")
+                return self._close(item, self._say("revealed"), answered=item.result.follow_ups[-1])
             item.result.key_points = [
                 KeyPointFeedback(point=p, verdict="missing") for p in item.rubric.key_points
             ]
             self._record.graded(item, "", 0.0, None, "revealed")
-            return self._close(item, "Scored 0: here is the reference answer.")
+            return self._close(item, self._say("revealed"))
 
     def warm_up(self) -> None:
         """Grade a throw-away answer (recorded nowhere) so the first real grade is not the one that
@@ -319,8 +319,8 @@ class InterviewSession:
         self._record.graded(item, text, score, grade, "answered")
         item.weak, item.budget = weak, budget
         if nxt is None:
-            return self._close(item, self._verdict_line(score))
-        return self._ask_follow_up(item, nxt, self._verdict_line(score), grade)
+            return self._close(item, self._say("closed"))
+        return self._ask_follow_up(item, nxt, grade)
 
     def _commit_follow_up(
         self,
@@ -331,15 +331,12 @@ class InterviewSession:
         nxt: fu.FollowUp | None,
     ) -> Feedback:
         self._require_open()
-        self._record.follow_up(item, text, grade, "answered")
-        line = self._verdict_line(grade.score, follow_up=True)
+        answered = self._record.follow_up(item, text, grade, "answered")
         if nxt is None:
-            return self._close(item, line)
-        return self._ask_follow_up(item, nxt, line, grade)
+            return self._close(item, self._say("closed"), answered=answered)
+        return self._ask_follow_up(item, nxt, grade)
 
-    def _ask_follow_up(
-        self, item: OpenQuestion, nxt: fu.FollowUp, line: str, grade: Grade
-    ) -> Feedback:
+    def _ask_follow_up(self, item: OpenQuestion, nxt: fu.FollowUp, grade: Grade) -> Feedback:
         first = not item.result.follow_ups  # the main answer was just graded, not a follow-up
         item.pending, item.pending_since = nxt, self._clock()
         item.result.follow_ups.append(
@@ -351,23 +348,37 @@ class InterviewSession:
             kind="question" if first else "follow_up",
             outcome="answered",
             score=item.result.score if first else grade.score,
-            band=item.result.band if first else grade.band,
+            band=item.result.band if first else band_after_penalty(grade.band, grade.score),
             hints_used=len(item.hints) if first else 0,
             hint_penalty=round(fu.HINT_COST * len(item.hints), 2) if first else 0.0,
             closed=False,
-            message=f"{line} A follow-up:" if self.lang == "en" else f"{line} Уточняющий вопрос:",
+            message=self._say("follow_up"),
             notes=list(grade.grader.notes),
             next=self._prompt(item),
         )
 
-    def _verdict_line(self, score: float, *, follow_up: bool = False) -> str:
-        what = "Follow-up" if follow_up else "Answer"
-        if self.lang == "ru":
-            what = "Уточнение" if follow_up else "Ответ"
-            return f"{what}: {score:.1f}/10."
-        return f"{what} scored {score:.1f}/10."
+    def _say(self, what: str) -> str:
+        """The interviewer's line (no numbers: front ends show the score from the fields)."""
+        lines = {
+            "follow_up": ("A follow-up:", "Уточняющий вопрос:"),
+            "closed": ("Question closed: here is how it went.", "Вопрос закрыт: разбор ответа."),
+            "skipped": ("Skipped (not graded).", "Пропущено (без оценки)."),
+            "follow_up_skipped": ("Follow-up skipped.", "Уточнение пропущено."),
+            "revealed": ("Scored 0: here is the reference answer.", "0 баллов: эталонный ответ."),
+        }
+        en, ru = lines[what]
+        return ru if self.lang == "ru" else en
 
-    def _close(self, item: OpenQuestion, line: str, *, reveal: bool = True) -> Feedback:
+    def _close(
+        self,
+        item: OpenQuestion,
+        line: str,
+        *,
+        reveal: bool = True,
+        answered: FollowUpResult | None = None,
+    ) -> Feedback:
+        """Close the question (revealing its rubric unless skipped) and open the next one;
+        ``answered``: the follow-up just answered (the feedback's score is then its score)."""
         item.closed, item.pending = True, None
         if reveal:
             item.result.reference = item.rubric.reference
@@ -375,14 +386,15 @@ class InterviewSession:
         self._open_next()
         self._save()
         nxt = self.current
+        just = answered or r
         return Feedback(
             question_id=r.question_id,
-            kind="question",
-            outcome=r.outcome,
-            score=r.score,
-            band=r.band,
-            hints_used=r.hints,
-            hint_penalty=round(fu.HINT_COST * r.hints, 2),
+            kind="follow_up" if answered is not None else "question",
+            outcome=just.outcome,
+            score=just.score,
+            band=just.band,
+            hints_used=0 if answered is not None else r.hints,
+            hint_penalty=0.0 if answered is not None else round(fu.HINT_COST * r.hints, 2),
             closed=True,
             message=line,
             key_points=list(r.key_points),

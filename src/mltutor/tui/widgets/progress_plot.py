@@ -41,7 +41,7 @@ class ScorePlot(PlotextPlot):
             plt.plot(xs, means, marker="braille", label="running mean")
             plt.scatter(xs, scores, marker="●", label="score")
             step = max(1, len(xs) // 10)
-            plt.xticks(xs[::step])
+            plt.xticks([float(x) for x in xs[::step]])
             plt.xlabel("graded answers, oldest first")
         else:
             plt.xlabel("the history is plotted from the second graded answer on")
