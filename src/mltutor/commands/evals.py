@@ -7,11 +7,8 @@ scored); 2 bad input (a suite line, a flag, a missing run); 130 interrupted (res
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,27 +34,9 @@ def _stdout_console() -> Any:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from mltutor.evals.bundled import BUNDLED, load_bundled
-    from mltutor.evals.errors import EvalError
+    from mltutor.evals.bundled import suite_rows
 
-    rows: list[dict[str, Any]] = []
-    for name, info in BUNDLED.items():
-        try:
-            suite = load_bundled(name)
-            count: int | None = len(suite.cases)
-            langs = sorted({c.language for c in suite.cases})
-        except EvalError as exc:
-            count, langs = None, []
-            print(f"mltutor: warning: suite {name}: {exc.message}", file=sys.stderr)
-        rows.append(
-            {
-                "name": name,
-                "kind": info.kind,
-                "cases": count,
-                "languages": langs,
-                "description": info.description,
-            }
-        )
+    rows = suite_rows(lambda msg: print(f"mltutor: warning: {msg}", file=sys.stderr))
     if args.json:
         print_json(rows)
         return EXIT_OK
@@ -81,25 +60,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 # -- run ------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _sigterm_stops() -> Iterator[None]:
-    """SIGTERM stops a run like Ctrl-C (finished cases are kept, the process says how to resume);
-    background jobs ignore SIGINT, so this is how a supervisor stops one politely."""
-
-    def stop(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, stop)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -163,7 +123,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from mltutor.evals import launch
     from mltutor.evals.bundled import load_suite
     from mltutor.evals.errors import EvalError
-    from mltutor.evals.progress import ProgressView
+    from mltutor.evals.progress import ProgressView, sigterm_stops
     from mltutor.evals.rundir import resolve_run
 
     settings = _settings(args)
@@ -176,7 +136,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     "give only --resume RUN (and --concurrency to change it)"
                 )
             path = resolve_run(args.resume, out)
-            with _sigterm_stops(), ProgressView(path.name, args.quiet) as view:
+            with sigterm_stops(), ProgressView(path.name, args.quiet) as view:
                 outcome = launch.resume(
                     path,
                     settings,
@@ -190,7 +150,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         suite = load_suite(args.suite)
         solver = launch.check_solver(suite, args.solver)
         config = _config(args, suite, solver)
-        with _sigterm_stops(), ProgressView(f"{suite.name}/{solver}", args.quiet) as view:
+        with sigterm_stops(), ProgressView(f"{suite.name}/{solver}", args.quiet) as view:
             outcome = launch.start(
                 suite,
                 config,
@@ -264,7 +224,7 @@ def cmd_ablate(args: argparse.Namespace) -> int:
     from mltutor.evals.ablate import parse_grid, read_grid, run_grid, summarize_grid
     from mltutor.evals.bundled import load_suite
     from mltutor.evals.errors import EvalError
-    from mltutor.evals.progress import ProgressView
+    from mltutor.evals.progress import ProgressView, sigterm_stops
 
     settings = _settings(args)
     out = Path(args.out) if args.out else DEFAULT_OUT
@@ -285,7 +245,7 @@ def cmd_ablate(args: argparse.Namespace) -> int:
             cells = parse_grid(args.best_of_grid, args.verify_grid, raw=args.raw)
             config = _config(args, suite, "tutor")
         view = ProgressView(suite.name, args.quiet)
-        with _sigterm_stops(), view:
+        with sigterm_stops(), view:
             path, outcomes = run_grid(
                 suite,
                 cells,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -152,6 +153,30 @@ def load_bundled(name: str) -> Suite:
     return Suite(name=name, source=f"bundled:{name}", kind=BUNDLED[name].kind, cases=cases)
 
 
+def suite_rows(warn: Callable[[str], None] = lambda msg: None) -> list[dict[str, Any]]:
+    """One row per bundled suite for ``mltutor eval list``: name, kind, cases, languages, what it
+    measures (a suite that cannot be loaded gets ``cases: None`` and a warning)."""
+    rows: list[dict[str, Any]] = []
+    for name, info in BUNDLED.items():
+        try:
+            suite = load_bundled(name)
+            count: int | None = len(suite.cases)
+            langs = sorted({c.language for c in suite.cases})
+        except SuiteError as exc:
+            count, langs = None, []
+            warn(f"suite {name}: {exc.message}")
+        rows.append(
+            {
+                "name": name,
+                "kind": info.kind,
+                "cases": count,
+                "languages": langs,
+                "description": info.description,
+            }
+        )
+    return rows
+
+
 def load_suite(name_or_path: str) -> Suite:
     """A bundled suite by name, or a suite file by path."""
     if name_or_path in BUNDLED:
@@ -167,4 +192,4 @@ def load_suite(name_or_path: str) -> Suite:
     )
 
 
-__all__ = ["BUNDLED", "DATA_DIR", "BundledSuite", "load_bundled", "load_suite"]
+__all__ = ["BUNDLED", "DATA_DIR", "BundledSuite", "load_bundled", "load_suite", "suite_rows"]

@@ -1,9 +1,13 @@
-"""The progress of a run in the terminal: cases done, mean score so far, errors, ETA."""
+"""The progress of a run in the terminal (cases done, mean score so far, errors, ETA), and stopping
+one politely."""
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -82,4 +86,23 @@ class ProgressView:
         )
 
 
-__all__ = ["ProgressView"]
+@contextlib.contextmanager
+def sigterm_stops() -> Iterator[None]:
+    """SIGTERM stops a run like Ctrl-C (finished cases are kept, the process says how to resume);
+    background jobs ignore SIGINT, so this is how a supervisor stops one politely."""
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+__all__ = ["ProgressView", "sigterm_stops"]
