@@ -242,7 +242,7 @@ def test_huge_factorial_is_unverifiable_with_a_reason() -> None:
         "x + 10^(-13) = x",
         "10^(-30) = 0",
         "e^(-100) = 0",
-        "2^(-60) x = 0",
+        "2^(-60) + x = x",
         "1 + 10^{-20} = 1",
     ],
 )
@@ -328,3 +328,32 @@ def test_antiderivative_on_one_branch_is_not_wrong() -> None:
 def test_more_notation_holds(text: str) -> None:
     report = check_derivation(text)
     assert report.verdict == "correct", format_report(report)
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        # a derivative along a defined quantity: backprop through z = w x + b
+        (
+            "z = w x + b\na = σ(z)\nL = -(y log(a) + (1 - y) log(1 - a))\ndL/dz = a - y\n"
+            "dL/dw = (a - y) x",
+            "correct",
+        ),
+        ("ŷ = w x + b\nL = (ŷ - y)^2\n∂L/∂ŷ = 2ŷ", "incorrect"),
+        # numbers plugged in for letters whose values no line states
+        ("SE = σ/√n = 2/√100 = 0.2", "correct"),
+        ("z = (x̄ − μ)/(σ/√n) = (52 − 50)/(10/√100) = 2", "correct"),
+        ("P(F|H) = P(H|F)P(F)/P(H) = 0.5*0.5/0.75 = 1/3", "correct"),
+        ("σ/√n = 0.2", "unverifiable"),
+        ("SE = σ/√n = 2/√100 = 0.3", "incorrect"),
+        # sums: over values of x, subscripts after accents, one term of a sum
+        ("E[X] = Σ_x x P(X = x)", "unverifiable"),
+        ("MSE = (1/n) Σ_i (y_i − ŷ_i)²\n∂MSE/∂ŷ_1 = −(2/n)(y_1 − ŷ_1)", "correct"),
+        ("MSE = (1/n) Σ_i (y_i − ŷ_i)²\n∂MSE/∂ŷ_2 = (2/n)(y_2 − ŷ_2)", "incorrect"),
+        ("MSE = (1/n) Σ_i (y_i − ŷ_i)²\n∂MSE/∂ŷ_i = −(2/n)(y_i − ŷ_i)", "unverifiable"),
+        (r"\theta_t - \eta (\theta_t - 1) = (1 - \eta)\theta_t + \eta", "correct"),
+    ],
+)
+def test_ml_derivation_patterns(text: str, verdict: str) -> None:
+    report = check_derivation(text)
+    assert report.verdict == verdict, format_report(report)

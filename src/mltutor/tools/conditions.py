@@ -92,8 +92,8 @@ def read(line: str, limits: ToolLimits) -> Condition | None:
             condition.symmetric = True
         if re.search(r"disjoint|exclusive", piece, re.IGNORECASE):
             condition.disjoint = True
-        if _KNOWN_WORDS.search(piece):
-            continue
+        if _KNOWN_WORDS.search(piece) or re.fullmatch(r"\\?[A-Za-zα-ωΑ-Ω][\w{}]*", piece):
+            continue  # a known word, or a bare name continuing a list ("A and B")
         if re.fullmatch(r"(?:positive|nonnegative)\s+\w+|\w+\s+(?:positive|nonnegative)", piece):
             name = piece.replace("positive", "").replace("nonnegative", "").strip()
             found = _comparison(f"{name} > 0", limits)

@@ -6,6 +6,8 @@ functions being differentiated.
 
 from __future__ import annotations
 
+import itertools
+import re
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import Any
@@ -16,6 +18,7 @@ from mltutor.tools import moments, sums
 from mltutor.tools.diagnosis import diagnose
 from mltutor.tools.equivalence import Equivalence, compare, number_at, numeric_compare
 from mltutor.tools.errors import Unsupported
+from mltutor.tools.floateval import float_at
 from mltutor.tools.parsing import Part
 from mltutor.tools.parsing.objects import STAT_OBJECTS, Prob
 from mltutor.tools.render import plain
@@ -198,6 +201,15 @@ def _independent_holds(a_raw: Any, b_raw: Any, facts: moments.Facts) -> bool:
     return compare(a, b, deep=False).equal is True
 
 
+def _length_result(a_raw: Any, b_raw: Any, facts: moments.Facts, shortest: int) -> PairResult:
+    res, concrete = _at_lengths(a_raw, b_raw, facts, shortest)
+    if concrete is None:
+        return PairResult(res, None, None)
+    hint = diagnose(*concrete)
+    keep = hint if hint and hint.startswith(("sign", "off by a constant")) else None
+    return PairResult(res, None, None, diagnosis=keep)
+
+
 def _meant_for_all_values(a: Any, b: Any) -> bool:
     """A sum identity whose letters are all free (no x̂, no x* and no x̄ other than the mean of
     the summed x_i, neither side a lone constant or letter): a counterexample at one length
@@ -219,11 +231,14 @@ def _meant_for_all_values(a: Any, b: Any) -> bool:
     return True
 
 
-def _at_lengths(a: Any, b: Any, facts: moments.Facts) -> tuple[Equivalence, tuple[Any, Any] | None]:
-    """Sums of symbolic length over indexed values: compare at a few concrete lengths; with a
-    refuting length, also the two sides there (for the diagnosis)."""
+def _at_lengths(
+    a: Any, b: Any, facts: moments.Facts, shortest: int = 2
+) -> tuple[Equivalence, tuple[Any, Any] | None]:
+    """Sums of symbolic length over indexed values: compare at a few concrete lengths (at least
+    ``shortest``); with a refuting length, also the two sides there (for the diagnosis)."""
     n_syms = sums.lengths(a) | sums.lengths(b)
-    for n in sums.CONCRETE_LENGTHS:
+    concrete = tuple(n + max(0, shortest - 2) for n in sums.CONCRETE_LENGTHS)
+    for n in concrete:
         an, bn = sums.at_length([a, b], n_syms, n)
         an, bn = _value(prepare(an, facts)), _value(prepare(bn, facts))
         if sums.open_sums(an) or sums.open_sums(bn):
@@ -240,7 +255,7 @@ def _at_lengths(a: Any, b: Any, facts: moments.Facts) -> tuple[Equivalence, tupl
             )
             return Equivalence(equal=None, method="undecided", detail=detail), None
     else:
-        lengths = ", ".join(str(n) for n in sums.CONCRETE_LENGTHS)
+        lengths = ", ".join(str(n) for n in concrete)
         detail = f"equal for n = {lengths} at random values"
         return Equivalence(equal=True, method="numeric", detail=detail), None
     detail = "a sum that cannot be written out"
@@ -263,6 +278,12 @@ def compare_parts(
     stated = list(guards or [])
     if _is_indefinite(a_raw) or _is_indefinite(b_raw):
         return _integral_pair(a_raw, b_raw, stated)
+    try:
+        term = sums.indexed_derivative(a_raw) or sums.indexed_derivative(b_raw)
+    except ValueError as exc:
+        raise Unsupported(f"{exc} names no single term (write ∂/∂ŷ_1, say)") from None
+    if term is not None:
+        return _length_result(a_raw, b_raw, facts, term)
     a_prep = prepare(a_raw, facts, independent=independent, disjoint=disjoint)
     b_prep = prepare(b_raw, facts, independent=independent, disjoint=disjoint)
     a, b = _value(a_prep), _value(b_prep)
@@ -275,12 +296,11 @@ def compare_parts(
             res = Equivalence(equal=True, method="symbolic", detail="given")
             return PairResult(res, a, b, given=equation)
     if sums.open_sums(a) or sums.open_sums(b):
-        res, concrete = _at_lengths(a_raw, b_raw, facts)
-        if concrete is None:
-            return PairResult(res, None, None)
-        hint = diagnose(*concrete)
-        keep = hint if hint and hint.startswith(("sign", "off by a constant")) else None
-        return PairResult(res, None, None, diagnosis=keep)
+        return _length_result(a_raw, b_raw, facts, 2)
+    if not b.free_symbols and (
+        facts.unknown(a) if stat else a.free_symbols and all(map(_quantity, a.free_symbols))
+    ):
+        return _plugged_in(a_raw, a, b, cur, stat)
     domain = [*_guards(a_prep, b_prep), *stated]
     pair = _values(prev, cur, a, b, domain)
     if pair.result.equal is False and not stat:
@@ -305,6 +325,62 @@ def compare_parts(
         )
         return PairResult(Equivalence(equal=None, method="undecided", detail=detail), a, b)
     return pair
+
+
+_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
+# letters that usually stand for a variable of an identity (x² − 1 = (x − 1)(x + 1)); others
+# (σ, μ, x̄, n, p, N, SE) usually name a quantity whose value the derivation plugs in
+_VARIABLE_LETTERS = frozenset("abcefghjlotuvwxyz")
+
+
+def _quantity(symbol: Any) -> bool:
+    """Whether a letter names a quantity (σ, x̄, n, p) rather than a variable of an identity (x)."""
+    return str(symbol.name) not in _VARIABLE_LETTERS
+
+
+_MAX_ASSIGNMENTS = 1296
+
+
+def _plugged_in(a_raw: Any, a: Any, b: Any, cur: Part, stat: bool) -> PairResult:
+    """``σ/√n = 2/√100``, ``P(H|F)P(F)/P(H) = 0.5·0.5/0.75``: numbers put in for letters (or
+    probabilities) whose values no earlier line states. It holds when some choice of the numbers
+    written on the right gives the right-hand value; it is never called wrong."""
+    if stat:
+        objects = list(a_raw.atoms(*STAT_OBJECTS))
+        slots = [o for o in objects if not any(o != p and p.has(o) for p in objects)]
+        dummies = {o: sp.Dummy(f"s{k}") for k, o in enumerate(slots)}
+        expr = a_raw.xreplace(dummies)
+        names = [str(o) for o in slots]
+        symbols = list(dummies.values())
+    else:
+        symbols = sorted(a.free_symbols, key=str)
+        expr, names = a, [str(s) for s in symbols]
+    numbers = sorted({sp.Rational(t) for t in _NUMBER_RE.findall(cur.text)})
+    target = _float_value(b)
+    count = len(numbers) ** len(symbols)
+    if symbols and numbers and target is not None and count <= _MAX_ASSIGNMENTS:
+        tol = 0.5 * 10.0**-cur.decimals if cur.decimals is not None else 1e-9 * max(1, abs(target))
+        for values in itertools.product(numbers, repeat=len(symbols)):
+            point = {s: float(v) for s, v in zip(symbols, values, strict=True)}
+            try:
+                got = float_at(expr, point)
+            except NotImplementedError:
+                break
+            if got is not None and abs(got - target) <= tol * (1 + 1e-9):
+                given = ", ".join(f"{n} = {v}" for n, v in zip(names, values, strict=True))
+                res = Equivalence(equal=True, method="numeric", detail=f"with {given}")
+                return PairResult(res, a, b, assumption=given)
+    listed = ", ".join(names) if names else "its letters"
+    detail = f"it puts numbers in for {listed}, whose values no earlier line states"
+    return PairResult(Equivalence(equal=None, method="undecided", detail=detail), a, b)
+
+
+def _float_value(value: Any) -> float | None:
+    try:
+        return float_at(value, {})
+    except NotImplementedError:
+        found = number_at(value, {})
+        return None if found is None else float(found)
 
 
 def _values(prev: Part | Any, cur: Part, a: Any, b: Any, guards: list[Any]) -> PairResult:

@@ -139,3 +139,27 @@ def at_length(exprs: list[Any], n_symbols: set[Any], n: int) -> list[Any]:
             if any(t in present for t in terms):
                 means[s] = sp.Add(*terms) / n
     return [e.xreplace(means) for e in fixed] if means else fixed
+
+
+def indexed_derivative(expr: Any) -> int | None:
+    """``∂/∂ŷ_3 Σ_i (y_i − ŷ_i)²``: a derivative with respect to one term of an open sum. Returns
+    the largest such term number (the sums must be at least that long), None when there is none.
+    Raises ValueError for ``∂/∂ŷ_i`` with the sum's own index, which names no single term."""
+    largest = None
+    for node in expr.atoms(sp.Derivative):
+        bases: dict[str, Any] = {}
+        for s in node.expr.atoms(sp.Sum):
+            index = s.limits[0][0]
+            for t in tied_symbols(s.function, index):
+                bases[str(t.name).split("_", 1)[0]] = index
+        for var in node.variables:
+            name = str(var.name)
+            if "_" not in name:
+                continue
+            base, sub = name.split("_", 1)
+            if base not in bases:
+                continue
+            if not sub.isdigit():
+                raise ValueError(f"the derivative with respect to {name} inside a sum over {sub}")
+            largest = max(largest or 0, int(sub))
+    return largest

@@ -33,6 +33,32 @@ class CalculusForms(ParserBase):
             and tok.value not in self.ctx.definitions
         )
 
+    def _is_defined_var(self, tok: Token) -> bool:
+        """A name defined earlier as a quantity (``z = w x + b``): ∂L/∂z is the derivative along it."""
+        d = self.ctx.definitions.get(tok.value) if tok.kind == NAME else None
+        return d is not None and not d.params
+
+    def _along_defined(self, operand: Any, diffs: list[tuple[Any, int]], at: Token) -> Any:
+        """``∂L/∂z`` with ``z = w x + b`` defined: L written in terms of z (its definition replaced
+        by the symbol), differentiated, and z's definition put back."""
+        bodies = {}
+        for var, _ in diffs:
+            d = self.ctx.definitions.get(str(var))
+            if d is None or d.params:
+                continue
+            replaced = operand.subs(d.body, var)
+            inside = d.body.free_symbols
+            if var not in replaced.free_symbols or (inside and inside <= replaced.free_symbols):
+                raise Unsupported(
+                    f"the derivative with respect to {var} ({var} was defined as "
+                    f"{d.body}) needs the expression written in terms of {var}"
+                )
+            operand, bodies[var] = replaced, d.body
+        derivative = sp.Derivative(operand, *diffs)
+        if not bodies:
+            return derivative
+        return sp.Subs(derivative, tuple(bodies), tuple(bodies.values()))
+
     def is_differential(self, j: int) -> bool:
         """Whether tokens at ``j`` read ``d x`` (the ``dx`` closing an integrand)."""
         return (
@@ -64,7 +90,7 @@ class CalculusForms(ParserBase):
         out: list[tuple[Any, int]] = []
         while j + 1 < limit:
             d, v = self.toks[j], self.toks[j + 1]
-            if not (self._is_d(d) and self._is_var(v)):
+            if not (self._is_d(d) and (self._is_var(v) or self._is_defined_var(v))):
                 break
             j += 2
             order = 1
@@ -98,7 +124,7 @@ class CalculusForms(ParserBase):
                     f"{name} is not defined on an earlier line, so its derivative is unknown "
                     f"(write '{name} = ...' first)"
                 )
-        return sp.Derivative(operand, *diffs)
+        return self._along_defined(operand, diffs, at)
 
     def _named_operand(self, tok: Token, var: Any) -> Any:
         name = tok.value

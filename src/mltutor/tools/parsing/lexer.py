@@ -38,7 +38,8 @@ class Token:
     space: bool = False
 
 
-_GREEK_SUB_RE = re.compile(r"_?(\{[A-Za-z0-9]+\}|[0-9]+)")
+_GREEK_SUB_RE = re.compile(r"_?(\{[A-Za-z0-9]+\}|[0-9]+)|_([A-Za-z0-9]+)")
+_SUB_RE = re.compile(r"_(?:\{([A-Za-z0-9]+)\}|([A-Za-z0-9]+))")
 _NUM_RE = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*(_(\{[A-Za-z0-9]+\}|[A-Za-z0-9]+))?")
 _CMD_RE = re.compile(r"\\([A-Za-z]+|.)")
@@ -76,13 +77,11 @@ def tokenize(text: str) -> list[Token]:
             i = j
             continue
         two = text[i : i + 2]
-        if two in spell.ACCENTED:
-            add(NAME, spell.ACCENTED[two], i)
-            i += 2
-            continue
-        if ch in spell.ACCENTED:
-            add(NAME, spell.ACCENTED[ch], i)
-            i += 1
+        if two in spell.ACCENTED or ch in spell.ACCENTED:
+            width = 2 if two in spell.ACCENTED else 1
+            suffix, j = subscript(text, i + width)
+            add(NAME, spell.ACCENTED[text[i : i + width]] + suffix, i)
+            i = j
             continue
         if ch == "Σ" and _sigma_is_sum(text, i + 1):
             add(SUM, "sum", i)
@@ -98,7 +97,7 @@ def tokenize(text: str) -> list[Token]:
                 name, j = name + spell.COMBINING[text[j]], j + 1
             m = _GREEK_SUB_RE.match(text, j)
             if m:
-                name, j = name + "_" + m.group(1).strip("{}"), m.end()
+                name, j = name + "_" + (m.group(1) or m.group(2)).strip("{}"), m.end()
             add(NAME, name, i)
             i = j
             continue
@@ -183,6 +182,14 @@ def _sigma_is_sum(text: str, j: int) -> bool:
     return bool(_INDEXED_RE.search(rest.split("=", 1)[0]))
 
 
+def subscript(text: str, j: int) -> tuple[str, int]:
+    """``_i``, ``_{t}``, ``_12`` right after a name: ("_i", index after it), or ("", j)."""
+    m = _SUB_RE.match(text, j)
+    if m is None:
+        return "", j
+    return "_" + (m.group(1) or m.group(2)), m.end()
+
+
 def _braced(text: str, i: int) -> tuple[str, int]:
     """Read ``{...}`` (no nesting needed for names) starting at ``i``; return content and end index."""
     if i >= len(text) or text[i] != "{":
@@ -224,7 +231,8 @@ def _latex_command(text: str, i: int, emit: Callable[[str, str, int], None]) -> 
         emit(NAME, "oo", i)
     elif cmd in GREEK_NAMES:
         name = {"varepsilon": "epsilon", "varphi": "phi", "vartheta": "theta"}.get(cmd, cmd)
-        emit(NAME, name, i)
+        suffix, j = subscript(text, j)
+        emit(NAME, name + suffix, i)
     elif cmd in LATEX_FUNCTIONS:
         emit(NAME, cmd, i)
     elif cmd in spell.LATEX_ACCENTS:
@@ -232,7 +240,8 @@ def _latex_command(text: str, i: int, emit: Callable[[str, str, int], None]) -> 
         inner = GREEK.get(inner, inner).lstrip("\\")
         if not re.fullmatch(r"[A-Za-z]+(_[A-Za-z0-9]+)?", inner):
             raise ParseError(f"\\{cmd} takes a single name", i + 1, text)
-        emit(NAME, inner + spell.LATEX_ACCENTS[cmd], i)
+        suffix, j = subscript(text, j)
+        emit(NAME, inner + spell.LATEX_ACCENTS[cmd] + suffix, i)
     elif cmd in spell.LATEX_TEXT:
         inner, j = _braced(text, j)
         inner = inner.replace(" ", "").lstrip("\\")

@@ -27,6 +27,8 @@ from mltutor.tools.parsing.objects import (
 )
 
 PROB_NAMES = frozenset({"P", "Pr"})
+# Σ_i with no bounds runs over i = 1..n only for these index letters; Σ_x is over values of x
+_INDEX_LETTERS = frozenset("ijklmnt")
 STAT_NAMES = frozenset({"E", "Var", "Cov", "Corr", "P", "Pr"})
 
 
@@ -169,6 +171,10 @@ class StatForms(CalculusForms):
         if index is None:
             raise Unsupported("a sum without its index (write Σ_i or \\sum_{i=1}^{n})")
         if hi is None:
+            if str(index) not in _INDEX_LETTERS:
+                raise Unsupported(
+                    f"a sum over the values of {index} (not over i = 1..n) cannot be checked"
+                )
             hi = nm.make_symbol("n")
         if self.peek().kind == "END":
             raise self.fail("expected what to sum after Σ", tok)
