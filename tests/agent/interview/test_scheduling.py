@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -91,8 +92,8 @@ def test_the_schedule_is_reproducible_and_grows_with_good_answers() -> None:
 
     first, second = run(), run()
     assert first == second  # no fuzz: a fixed clock gives a fixed schedule
-    gaps = [_days(b, a) for a, b in zip(first, first[1:], strict=False)]
-    assert all(later > earlier for earlier, later in zip(gaps, gaps[1:], strict=False))
+    gaps = [_days(b, a) for a, b in itertools.pairwise(first)]
+    assert all(later > earlier for earlier, later in itertools.pairwise(gaps))
 
 
 def test_due_counts_for_the_whole_local_day() -> None:

@@ -105,7 +105,7 @@ def test_filters_topic_and_difficulty() -> None:
 
 
 def test_bad_filters_are_clear_errors() -> None:
-    with pytest.raises(InterviewError, match="no topic 'nope'.*mltutor topics"):
+    with pytest.raises(InterviewError, match=r"no topic 'nope'.*mltutor topics"):
         select(3, topics=["nope"])
     with pytest.raises(InterviewError, match="difficulty must be one of"):
         select(3, difficulty="impossible")

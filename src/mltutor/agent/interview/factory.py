@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import tzinfo
 
 from mltutor.agent.grading import Grader
+from mltutor.agent.interview.errors import InterviewError
 from mltutor.agent.interview.followups import MAX_FOLLOW_UPS
 from mltutor.agent.interview.learner import LearnerStore
 from mltutor.agent.interview.progress import build_report, topic_mastery
@@ -41,13 +42,17 @@ def start_interview(
     Raises :class:`~mltutor.agent.interview.errors.InterviewError` for an unknown topic or
     difficulty, or filters that leave no question.
     """
+    if not 1 <= n <= MAX_QUESTIONS:
+        raise InterviewError(
+            f"an interview has at least one question and at most {MAX_QUESTIONS} (got -n {n})"
+        )
     now = clock()
     wanted = list(topics)
     cards = learner.cards()
     mastery = topic_mastery(cards, learner.last_graded(), now)
     picks = select_questions(
         list(grader.questions.values()),
-        n=max(1, min(MAX_QUESTIONS, n)),
+        n=n,
         cards={qid: card for qid, (_, card) in cards.items()},
         mastery=mastery,
         horizon=day_end(now, tz),

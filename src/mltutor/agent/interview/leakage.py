@@ -23,11 +23,11 @@ SHINGLE = 5
 WHOLE_MIN = 3
 """A key point this many words long or longer leaks when it appears whole."""
 
-_TOKEN = re.compile(r"[^\W_]+|[^\s\w]", re.UNICODE)
+_TOKEN = re.compile(r"[^\W_]+(?:-[^\W_]+)*|[^\s\w]", re.UNICODE)
 
 
 def tokens(text: str) -> list[str]:
-    """Lower-case words and single symbols (``ё`` read as ``е``)."""
+    """Lower-case words (``out-of-sample`` is one) and single symbols (``ё`` read as ``е``)."""
     return [t for t in _TOKEN.findall(text.lower().replace("ё", "е")) if t not in ",.;:!?\"'«»()"]
 
 
