@@ -349,3 +349,32 @@ async def test_a_resumed_answer_cut_inside_a_formula_shows_no_raw_latex(make_app
         answer = app.screen.query(AnswerMessage).last()
         assert answer.body_source.startswith("The decomposition is")
         assert "\\mathbb" not in answer.body_source and "$$" not in answer.body_source
+
+
+class _LeadThenModel(FakeTutorService):
+    """A computed lead, then the model reads its prompt, then writes (each step on a gate)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps = [threading.Event(), threading.Event()]
+
+    def ask(self, question: str, **kwargs: Any) -> Iterator[Event]:
+        yield TokenEvent(text="The derivative is computed: 2x.\n\n")
+        yield PhaseEvent(phase="reading", detail="900 tokens of notes and question")
+        self.steps[0].wait(10)
+        yield TokenEvent(text="Because")
+        self.steps[1].wait(10)
+        yield FinalEvent(answer="The derivative is computed: 2x.\n\nBecause of the power rule.")
+
+
+async def test_text_after_a_reading_phase_says_writing_again(make_app: MakeApp) -> None:
+    fake = _LeadThenModel()
+    app = make_app(fake)
+    async with app.run_test(size=(100, 40)) as pilot:
+        answer = await _ask(pilot, "d/dx x^2?")
+        activity = answer.query_one(".answer-activity")
+        await wait_for(pilot, lambda: "reading 900" in _static_text(activity), what="reading")
+        fake.steps[0].set()
+        await wait_for(pilot, lambda: "writing…" in _static_text(activity), what="writing")
+        fake.steps[1].set()
+        await wait_for(pilot, lambda: answer.outcome == "final", what="answer")

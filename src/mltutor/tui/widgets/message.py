@@ -235,11 +235,11 @@ class AnswerMessage(Vertical):
                 self._renderer = StreamRenderer()
                 self._activity = f"drafting candidate {event.candidate + 1}"
             self._raw += event.text
-            if not self._wrote and event.text.strip():
+            if event.text.strip():
                 self._wrote = True
-                self._progress = None
-                if not self._activity.startswith("drafting"):
-                    self._activity = "writing"
+                # text arriving ends any other phase (a computed lead, then the model reading)
+                if not self._activity.startswith(("writing", "drafting")):
+                    self._activity, self._progress = "writing", None
             return True
         await self._flush()
         if kind == "phase":
