@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 import time
@@ -75,6 +76,41 @@ def ask_once(
     return out
 
 
+STOP_GRACE_S = 1.0
+"""After Ctrl-C the run is cancelled (a streamed answer stops at its next token and its HTTP stream
+is closed, which stops the generation on the server); if it has not ended within this many seconds
+(the model is still reading the prompt, a tool or the grading runs), the process exits anyway: the
+kernel closes its connection, so the server cancels the request all the same."""
+
+
+def _stop_on_ctrl_c(cancel: threading.Event) -> Callable[[], None]:
+    """Make Ctrl-C set ``cancel`` (a second one raises KeyboardInterrupt); returns the undo."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+
+        def hard_exit() -> None:
+            print("\ninterrupted", file=sys.stderr, flush=True)
+            os._exit(130)
+
+        timer = threading.Timer(STOP_GRACE_S, hard_exit)
+        timer.daemon = True
+        timer.start()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, previous)
+
+    return restore
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from mltutor.agent import create_service
     from mltutor.settings import load_settings
@@ -94,6 +130,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
             streamed = True
             print(event.text, end="", flush=True)
 
+    cancel = threading.Event()
+    restore = _stop_on_ctrl_c(cancel)
     try:
         result = ask_once(
             service,
@@ -101,9 +139,17 @@ def cmd_ask(args: argparse.Namespace) -> int:
             session_id=args.session,
             best_of=args.best_of,
             on_event=show,
+            cancel=cancel,
         )
     finally:
+        restore()
         service.close()
+    if cancel.is_set():  # stopped by Ctrl-C: the session is saved and the server released
+        if args.json:
+            print_json(result)  # with its "error" (kind "cancelled")
+        print("\ninterrupted", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(130)  # now: interpreter teardown takes seconds on a loaded machine
     if args.json:
         print_json(result)
     else:
