@@ -92,8 +92,10 @@ class ToolBox:
 
     def schemas(self, names: list[str]) -> list[dict[str, Any]]:
         """OpenAI tool schemas, generated from the pydantic input models."""
+        from mltutor.tools.bounded import prestart
         from mltutor.tools.registry import get_tool, openai_tool_schema
 
+        prestart(background=True)  # the tools' worker starts while the model writes its call
         return [openai_tool_schema(get_tool(n)) for n in names]
 
     def run(
