@@ -17,6 +17,7 @@ were tuned on the ``tune`` split of ``evals/data/grading.jsonl`` only.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
@@ -68,12 +69,7 @@ class Contradiction:
     """Which check found it."""
 
 
-@dataclass(frozen=True)
-class RefUnit:
-    """A reference sentence, clause or fragment; ``whole`` marks a multi-clause sentence."""
-
-    unit: Unit
-    whole: bool
+_PRONOUN = re.compile(r"^(?:it|its|this|they|their|он|она|оно|его|её|ее|их|это|они)\b", re.I)
 
 
 def reference_units(texts: list[str]) -> list[Unit]:
@@ -81,7 +77,11 @@ def reference_units(texts: list[str]) -> list[Unit]:
     out: list[Unit] = []
     seen: set[str] = set()
     for text in texts:
+        subject = ""
         for sentence in split_sentences(text):
+            if subject and _PRONOUN.match(sentence.strip()):
+                sentence = f"{subject} {sentence}"  # "it is largest at 0" of what came before
+            subject = " ".join(sentence.split()[:3])
             for piece in (*fragments(sentence), *split_clauses(sentence), sentence):
                 if piece not in seen:
                     seen.add(piece)
@@ -172,17 +172,40 @@ def _windows(sequence: tuple[str, ...]) -> list[tuple[int, str, set[str]]]:
     return out
 
 
-def associations(refs: list[Unit]) -> dict[tuple[int, str], set[str]]:
-    """For each (role group, side), the tokens the reference says of that side."""
+def associations(texts: list[str]) -> dict[tuple[int, str], set[str]]:
+    """For each (role group, side), the tokens the reference texts say of that side.
+
+    A sentence that names no role and opens with a pronoun ("Its constraint region is a diamond")
+    speaks of the role the previous sentence ended on."""
     out: dict[tuple[int, str], set[str]] = {}
-    for r in refs:
-        for g, side, near in _windows(r.sequence):
-            out.setdefault((g, side), set()).update(near)
+    for text in texts:
+        last: dict[int, str] = {}
+        for sentence in split_sentences(text):
+            unit = analyse(sentence)
+            windows = _windows(unit.sequence)
+            for g, side, near in windows:
+                out.setdefault((g, side), set()).update(near)
+            named = {g: side for g, side, _ in windows}
+            if _PRONOUN.match(sentence.strip()):
+                plain = {t for t in unit.tokens if not t.startswith("§")} | {
+                    t
+                    for t in unit.tokens
+                    if t.startswith("§") and int(t[1:].split(":")[0]) not in last
+                }
+                for g, side in last.items():
+                    if g not in named:
+                        out.setdefault((g, side), set()).update(plain)
+                last = {**last, **named}
+            else:
+                last = named
     return out
 
 
 def _association(
-    sentence: Unit, assoc: dict[tuple[int, str], set[str]], common: frozenset[str]
+    sentence: Unit,
+    assoc: dict[tuple[int, str], set[str]],
+    common: frozenset[str],
+    refs: list[Unit],
 ) -> Contradiction | None:
     """Roles said with what the reference only ever says about their counterpart.
 
@@ -211,11 +234,16 @@ def _association(
         side = max(sides, key=lambda k: sides[k])
         other = "b" if side == "a" else "a"
         said, meant = side_words(g, side), side_words(g, other)
-        return Contradiction(
-            sentence.text,
+        evidence = next(
+            (
+                r.text
+                for r in sorted(refs, key=lambda r: -overlap(sentence.tokens, r.tokens))
+                if f"§{g}:{other}" in r.tokens and f"§{g}:{side}" not in r.tokens
+            ),
             f"the reference says this of {meant}, not {said}",
-            f"says of {said} what the reference says of {meant}",
-            "swap",
+        )
+        return Contradiction(
+            sentence.text, evidence, f"says of {said} what the reference says of {meant}", "swap"
         )
     return None
 
@@ -262,20 +290,24 @@ def _matches(n: tuple[float, ...], pool: list[tuple[float, ...]]) -> bool:
 
 
 def _number(unit: Unit, refs: list[Unit], allowed: list[tuple[float, ...]]) -> Contradiction | None:
-    strange = [n for n in unit.nums if not _matches(n, allowed)]
+    trivial = (0.0, 1.0)  # the 0s and 1s of formulas ("1 − σ", "[0, 1]") are not claims
+    strange = [n for n in unit.nums if not _matches(n, allowed) and abs(n[0]) not in trivial]
     if not strange:
         return None
-    for r in refs:
-        if not r.nums or overlap(unit.tokens, r.tokens) < NUMBER_MIN:
-            continue
-        if len(set(unit.tokens) & set(r.tokens)) < MIN_SHARED:
-            continue
-        missing = [m for m in r.nums if not _matches(m, unit.nums)]
+    candidates = sorted(
+        (r for r in refs if r.nums and len(set(unit.tokens) & set(r.tokens)) >= MIN_SHARED),
+        key=lambda r: -overlap(unit.tokens, r.tokens),
+    )
+    for r in candidates:
+        if overlap(unit.tokens, r.tokens) < NUMBER_MIN:
+            break
+        missing = [m for m in r.nums if not _matches(m, unit.nums) and abs(m[0]) not in trivial]
         if missing:
+            said, meant = strange[0], missing[0]
             return Contradiction(
                 unit.text,
                 r.text,
-                f"states {strange[0][0]:g} where the reference has {missing[0][0]:g}",
+                f"states {said[0]:g} where the reference has {meant[0]:g}",
                 "number",
             )
     return None
@@ -310,6 +342,7 @@ def find_contradictions(
     misconceptions: list[tuple[Unit, Unit]] | None = None,
     numbers: bool = True,
     question: str = "",
+    reference_texts: list[str] | None = None,
 ) -> list[Contradiction]:
     """At most one contradiction per answer sentence, found in its fragments or clauses.
 
@@ -320,7 +353,7 @@ def find_contradictions(
     allowed = list(allowed_numbers or [])
     beliefs = list(misconceptions or [])
     fine = [r for r in refs if len(split_clauses(r.text)) == 1]
-    assoc = associations(refs)
+    assoc = associations(reference_texts if reference_texts is not None else [r.text for r in refs])
     common = frozenset(analyse(question).tokens) if question else frozenset()
     for sentence in sentences:
         pieces = list(dict.fromkeys([*fragments(sentence), *split_clauses(sentence)]))
@@ -340,13 +373,13 @@ def find_contradictions(
             found = next(iter(sides.values()))
             break
         if found is None:
-            found = _association(analyse(strip_asides(sentence)), assoc, common)
+            found = _association(analyse(strip_asides(sentence)), assoc, common, refs)
         if found is None and numbers and len(units) > 1:
-            found = _number(whole, fine, allowed)  # a label and its list of numbers split apart
+            found = _number(whole, refs, allowed)  # a label and its list of numbers split apart
         for unit in units if found is None else []:
             found = (
                 _negation(unit, fine)
-                or (_number(unit, fine, allowed) if numbers else None)
+                or (_number(unit, refs, allowed) if numbers else None)
                 or _misconception(unit, beliefs)
             )
             if found is not None:

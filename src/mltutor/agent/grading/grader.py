@@ -78,6 +78,7 @@ class Grader:
         limits: ToolLimits = DEFAULT_LIMITS,
         cache_dir: Path | None = None,
         mode: Mode | None = None,
+        embed_id: str | None = None,
     ) -> None:
         self.notes = {n.slug: n for n in notes}
         self.questions: dict[str, Question] = {q.id: q for n in notes for q in n.questions}
@@ -86,7 +87,7 @@ class Grader:
         self.judge = judge
         self.limits = limits
         self.mode: Mode = mode or ("combined" if judge is not None else "deterministic")
-        self.matcher = BankMatcher(list(self.questions.values()), embed, cache_dir)
+        self.matcher = BankMatcher(list(self.questions.values()), embed, cache_dir, embed_id)
         self._drafted: dict[tuple[str, str], list[str]] = {}
 
     # -- rubric ------------------------------------------------------------------------------------
@@ -225,7 +226,8 @@ class Grader:
         kept = " ".join(sentences)
         facts = [*rubric.facts]
         beliefs = [(analyse(b), analyse(c)) for b, c in rubric.misconceptions]
-        refs = reference_units([rubric.reference, *points, *(c for _, c in rubric.misconceptions)])
+        ref_texts = [rubric.reference, *points, *(c for _, c in rubric.misconceptions)]
+        refs = reference_units(ref_texts)
         allowed = number_values(" ".join([rubric.question, rubric.reference, *points, *facts]))
         contradictions = find_contradictions(
             sentences,
@@ -234,6 +236,7 @@ class Grader:
             misconceptions=beliefs,
             numbers=rubric.source == "bank",  # notes sections hold other examples' numbers
             question=rubric.question,
+            reference_texts=ref_texts,
         )
         math = check_formulas(
             answer_formulas(kept),
@@ -383,10 +386,11 @@ def create_grader(
     """
     from mltutor.knowledge.notes import load_notes
 
+    embed_id: str | None = None
     if embed is None:
-        from mltutor.knowledge.embedding import embed_texts
+        from mltutor.knowledge.embedding import embed_texts, embedder_id
 
-        embed = embed_texts
+        embed, embed_id = embed_texts, embedder_id()
     loaded = list(notes) if notes is not None else load_notes(notes_dir)
     if search is None:
         search = _lazy_search(settings, notes_dir, progress)
@@ -400,6 +404,7 @@ def create_grader(
         limits=limits,
         cache_dir=cache_dir,
         mode=mode,
+        embed_id=embed_id,
     )
 
 

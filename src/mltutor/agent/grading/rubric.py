@@ -57,7 +57,11 @@ class BankMatcher:
     """Finds the bank question a question asks, in either language."""
 
     def __init__(
-        self, questions: list[Question], embed: Embed, cache_dir: Path | None = None
+        self,
+        questions: list[Question],
+        embed: Embed,
+        cache_dir: Path | None = None,
+        embed_id: str | None = None,
     ) -> None:
         self.questions = questions
         self.embed = embed
@@ -71,6 +75,7 @@ class BankMatcher:
                 self._owners.append(i)
         self._tokens = [analyse(t).tokens for t in self._texts]
         self._cache_dir = cache_dir
+        self._embed_id = embed_id  # which embedder made cached vectors; None: never cache
         self._vectors: npt.NDArray[np.float32] | None = None
 
     def _cache_path(self, embedder: str) -> Path | None:
@@ -83,9 +88,7 @@ class BankMatcher:
         """The bank questions' vectors: from the cache file when it matches, else embedded."""
         if self._vectors is not None:
             return self._vectors
-        from mltutor.knowledge.embedding import embed_texts, embedder_id
-
-        path = self._cache_path(embedder_id()) if self.embed is embed_texts else None
+        path = self._cache_path(self._embed_id) if self._embed_id else None
         if path is not None and path.is_file():
             try:
                 loaded = np.load(path, allow_pickle=False)

@@ -68,7 +68,9 @@ def check_statements(
             continue
         contradicted = False
         for i, text in enumerate(evidence):
-            found = find_contradictions([sentence], refs[i], allowed_numbers=allowed[i])
+            found = find_contradictions(
+                [sentence], refs[i], allowed_numbers=allowed[i], reference_texts=[text]
+            )
             reason = found[0].reason if found else _formula_conflict(sentence, text)
             if reason:
                 out.append(

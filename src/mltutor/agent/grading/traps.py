@@ -126,7 +126,7 @@ GROUPS: tuple[TermGroup, ...] = (
     TermGroup("≥/≤", (r"≥", r">=", r"⩾", r">"), (r"≤", r"<=", r"⩽", r"<"), "direction"),
     TermGroup(
         "max/min",
-        (r"max" + _W, r"largest", r"максим" + _W, r"наибольш" + _W),
+        (r"max" + _W, r"largest", r"peak" + _W, r"максим" + _W, r"наибольш" + _W),
         (r"min\b", r"minim" + _W, r"smallest", r"миним" + _W, r"наименьш" + _W),
         "direction",
     ),
