@@ -83,7 +83,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
         utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
         text = data.decode("utf-16" if utf16 else "utf-8-sig")
     except UnicodeDecodeError as exc:
-        return _error(f"cannot read {source!r}: not UTF-8 text (byte {exc.start + 1})")
+        encoding = "UTF-16" if utf16 else "UTF-8"
+        return _error(f"cannot read {source!r}: not {encoding} text (byte {exc.start + 1})")
     from mltutor.tools.checker import check_derivation, format_report
 
     report = check_derivation(text, limits=limits)

@@ -287,3 +287,19 @@ def test_a_model_tool_call_in_ask_ends_at_the_bound(tmp_path: Path) -> None:
     assert out["tool_calls"][0]["result"]["error"].startswith("gave up after 2 s")
     assert out["answer"]
     assert wall < BOUND_S + warm + MARGIN_S, (wall, warm)
+
+
+def test_check_reads_utf16_and_refuses_binary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mltutor.cli import main
+
+    monkeypatch.setenv("MLTUTOR_CONFIG", str(tmp_path / "none.toml"))
+    utf16 = tmp_path / "steps16.txt"
+    utf16.write_text("x + x = 2x\n", encoding="utf-16")  # with its byte-order mark
+    assert main(["check", str(utf16)]) == 0
+    assert "Every step holds" in capsys.readouterr().out
+    binary = tmp_path / "blob.bin"
+    binary.write_bytes(b"\x80\x81\xfd not text" * 3)
+    assert main(["check", str(binary)]) == 2
+    assert "not UTF-8 text" in capsys.readouterr().err
