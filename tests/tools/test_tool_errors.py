@@ -207,6 +207,14 @@ def test_reported_crashes_are_clear_errors(name: str, payload: dict[str, Any], s
     assert not RAW_EXCEPTION.search(info.value.message)
 
 
+def test_deeply_nested_arguments_are_a_tool_error() -> None:
+    nested: list[Any] = []
+    for _ in range(100_000):
+        nested = [nested]
+    with pytest.raises(ToolError, match="nested too deeply"):
+        run_tool("softmax", {"logits": nested})
+
+
 def test_nan_is_not_called_infinity() -> None:
     with pytest.raises(ToolError) as info:
         run_tool("differentiate", {"expr": "x^2", "at": {"x": math.nan}})

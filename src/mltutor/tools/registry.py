@@ -272,11 +272,13 @@ def run_tool(name: str, payload: dict[str, Any], limits: ToolLimits = DEFAULT_LI
     spec = get_tool(name)
     if not isinstance(payload, dict):
         raise ToolError(f"arguments for {name} must be a JSON object")
-    check_numbers(payload)
     try:
+        check_numbers(payload)
         inp = spec.input_model.model_validate(payload)
     except ValidationError as exc:
         raise ToolError(_describe_errors(name, exc)) from None
+    except RecursionError:
+        raise ToolError(f"arguments for {name} are nested too deeply") from None
     check_sizes(inp, limits)
     run = run_bounded if spec.isolated else run_watched
     try:
