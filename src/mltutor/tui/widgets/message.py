@@ -241,10 +241,10 @@ class AnswerMessage(Vertical):
                 if not self._activity.startswith(("writing", "drafting")):
                     self._activity, self._progress = "writing", None
             return True
-        await self._flush()
-        if kind == "phase":
+        if kind == "phase":  # words for the activity line: the body need not be redrawn
             self._phase(event)
             return True
+        await self._flush()
         if self._apply_panel_event(kind, event):
             if kind == "retrieval" and not self._wrote:
                 self._activity = f"reading {len(event.hits)} note sections"
