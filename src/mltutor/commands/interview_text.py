@@ -60,18 +60,18 @@ def feedback_text(fb: Any) -> str:
     """What the interviewer says after an answer: the score while the question stays open; every
     key point, wrong formulas, the reference and the next review once it closes."""
     lines: list[str] = []
-    if fb.outcome == "skipped" and fb.score is None:
-        lines.append("skipped (not graded)")
-    elif fb.score is not None:
+    what = "follow-up" if fb.kind == "follow_up" else "score"
+    if fb.score is not None:
         penalty = f" · hints -{fb.hint_penalty:g}" if fb.hint_penalty else ""
-        lines.append(f"score {_score(fb.score)} ({fb.band}){penalty}")
+        lines.append(f"{what} {_score(fb.score)} ({fb.band}){penalty}")
+    lines.append(fb.message)
     if not fb.closed:
-        lines.append(fb.message)
         return "\n".join(lines)
     for k in fb.key_points:
         said = f'  "{k.evidence}"' if k.evidence and k.verdict != "missing" else ""
         why = f" ({k.reason})" if k.reason else ""
-        lines.append(_wrap(f"{MARKS[k.verdict]} {k.point}{why}{said}", "  ")[2:])
+        mark = "↻ shown in a follow-up:" if k.recovered else MARKS[k.verdict]
+        lines.append(_wrap(f"{mark} {k.point}{why}{said}", "  ")[2:])
     wrong = [m for m in fb.formulas if m.status == "wrong"]
     if fb.formulas:
         lines.append(f"math: {len(fb.formulas)} formula(s) checked, {len(wrong)} wrong")

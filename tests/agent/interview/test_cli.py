@@ -108,7 +108,7 @@ def test_five_questions_then_the_next_day_starts_with_the_due_reviews(
     # follow-ups were asked after the partial answer and graded the same way
     asked = questions[1]["follow_ups"]
     assert asked and all(f["grade"] is not None and f["outcome"] == "answered" for f in asked)
-    assert all(f["source"] in ("bank", "generated") for f in asked)
+    assert all(f["source"] in ("bank", "generated", "probe") for f in asked)
     summary = data["summary"]
     assert summary["status"] == "finished" and len(summary["topics"]) == 1
     assert summary["next_reviews"] and summary["weakest_points"]

@@ -191,6 +191,45 @@ class OneReply:
         return Completion(content=self.text)
 
 
+def test_follow_ups_are_chosen_bank_first_when_on_target() -> None:
+    q = load_questions("regularization")[0]
+    guard = LeakGuard(q.question, q.key_points, q.reference_answer)
+    model = OneReply("What does the shape of the constraint region change here?")
+
+    def embed(similarity: float) -> Any:
+        # the target first, then the bank follow-ups: the first one at ``similarity``
+        return lambda texts: (
+            [[1.0, 0.0]]
+            + [
+                [similarity, (1 - similarity**2) ** 0.5] if i == 0 else [0.0, 1.0]
+                for i in range(len(texts) - 1)
+            ]
+        )
+
+    def choose(similarity: float, with_model: bool) -> FollowUp | None:
+        return choose_follow_up(
+            question=q.question,
+            bank=q.follow_ups,
+            used=set(),
+            target=q.key_points[1],
+            target_index=1,
+            lang="en",
+            guard=guard,
+            embed=embed(similarity),
+            model=model if with_model else None,
+        )
+
+    on = choose(0.6, with_model=True)
+    assert on is not None and on.source == "bank" and on.text == q.follow_ups[0]
+    assert model.calls == 0  # an on-target bank follow-up needs no model
+    off = choose(0.1, with_model=True)
+    assert off is not None and off.source == "generated" and model.calls == 1
+    loose = choose(0.3, with_model=False)
+    assert loose is not None and loose.source == "bank"
+    probe = choose(0.1, with_model=False)
+    assert probe is not None and probe.source == "probe" and "say more about" in probe.text
+
+
 def test_a_generated_follow_up_that_gives_the_point_away_is_not_asked() -> None:
     q = load_questions("regularization")[0]
     point = q.key_points[1]
@@ -209,7 +248,8 @@ def test_a_generated_follow_up_that_gives_the_point_away_is_not_asked() -> None:
         model=leaky,
     )
     assert leaky.calls == 1  # the bank's follow-up was off target, so the model was asked ...
-    assert pick is not None and pick.source == "bank"  # ... and its leaky question refused
+    assert pick is not None and pick.source == "probe"  # ... and its leaky question refused
+    assert not guard.leaks(pick.text) and pick.target == point
     good = OneReply("Follow-up: what does the shape of the constraint region change here?")
     pick = choose_follow_up(
         question=q.question,

@@ -96,7 +96,8 @@ def test_a_partial_answer_gets_a_follow_up_and_the_rubric_only_at_the_close(
     assert follow is not None and follow.kind == "follow_up" and follow.question_id == q.id
     guard = LeakGuard(q.question, q.key_points, q.reference_answer)
     assert not guard.leaks(follow.text)
-    assert follow.text in q.follow_ups  # no model: the bank's follow-ups
+    # no model: a bank follow-up about the missed point, or a probe of its own words
+    assert follow.text in q.follow_ups or follow.text.startswith("Can you say more about")
     assert s.open_question_ids == {q.id}
     # answering the follow-up closes the question (or asks a second one): then the rubric shows
     fb2 = s.answer("I am not sure; the features share the weight somehow.")
@@ -224,3 +225,25 @@ def test_summary_export_and_json_transcript(
         "grader",
     }
     assert data["summary"]["status"] == "finished"
+
+
+def test_a_point_shown_in_a_follow_up_is_not_a_weak_point(
+    grader: Grader, store: LearnerStore, clock: Clock
+) -> None:
+    s = interview(grader, store, clock, n=1, max_follow_ups=1)
+    prompt = s.current
+    assert prompt is not None
+    q = grader.questions[prompt.question_id]
+    fb = s.answer(first_sentence(q.reference_answer))
+    assert not fb.closed
+    closed = s.answer(q.reference_answer)  # the follow-up answered with everything
+    assert closed.closed and len(closed.follow_ups) == 1
+    target = closed.follow_ups[0].target
+    assert closed.follow_ups[0].grade is not None
+    assert closed.follow_ups[0].grade["key_points"][0]["verdict"] == "covered"
+    recovered = [k.point for k in closed.key_points if k.recovered]
+    assert recovered == [target]
+    assert target not in [w.point for w in s.summary().weakest_points]
+    stored = store.attempts(kind="question")[0]
+    assert [k["point"] for k in stored.key_points if k.get("recovered")] == [target]
+    assert "↻ shown in a follow-up: " + target in s.export_markdown()

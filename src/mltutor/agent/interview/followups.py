@@ -15,10 +15,20 @@ repeats a key point verbatim (:class:`~mltutor.agent.interview.leakage.LeakGuard
 - a second (at the next weakest) only when the answer was below the "good" band and the first
   follow-up got at least a partial answer.
 
-Each follow-up is the bank's ``follow_ups`` first: the unused one closest in meaning to the target
-point. When that one is off target (cosine below :data:`ON_TARGET`) and a model is available, a
-follow-up is generated from the target point instead (one short call, checked: a single question,
-in the interview's language, not giving the point away); if generation fails the bank one is used.
+Each follow-up aims at its target key point, chosen in this order:
+
+1. the bank's ``follow_ups``: the unused one closest in meaning to the target point, if it is on
+   target (cosine at least :data:`ON_TARGET`);
+2. with a model: one generated from the target point (one short call, checked: a single question,
+   in the interview's language, not giving the point away);
+3. the closest bank follow-up if it is at least loosely related (:data:`RELATED`);
+4. a probe built from the point's cue words, as an interviewer would ask ("Can you say more about
+   'cross-validation' here?").
+
+Whatever its source, a follow-up is graded like any answer, against its target key point (with the
+question's other key points and reference as the facts that catch a false statement): the score
+says whether the candidate now shows the point the first answer missed. No notes search is needed,
+so a follow-up never waits for the knowledge index.
 """
 
 from __future__ import annotations
@@ -30,7 +40,6 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mltutor.agent.errors import GradingError
 from mltutor.agent.grading.records import Rubric
 from mltutor.agent.interview.leakage import LeakGuard
 
@@ -46,8 +55,10 @@ SECOND_NEEDS = 4.0
 """... and the first follow-up scored at least this."""
 ON_TARGET = 0.35
 """Cosine between a bank follow-up and the target key point from which it counts as aimed at it
-(measured over the bank: the median of each key point's best follow-up is 0.20, the 90th
-percentile 0.40)."""
+(measured over the bank: the median of each key point's best follow-up is 0.20, the 75th
+percentile 0.29, the 90th 0.40)."""
+RELATED = 0.25
+"""Below this a bank follow-up is about something else: without a model a probe is asked instead."""
 MAX_FOLLOW_UP_WORDS = 40
 """A generated follow-up longer than this is rejected."""
 
@@ -71,8 +82,8 @@ class FollowUp:
 
     text: str
     """The question to ask."""
-    source: Literal["bank", "generated"]
-    """Where it came from."""
+    source: Literal["bank", "generated", "probe"]
+    """Where it came from (see the module docs)."""
     target: str
     """The weak key point it aims at."""
     target_index: int
@@ -172,15 +183,34 @@ def choose_follow_up(
     candidates = [b for b in bank if b not in used and not guard.leaks(b)]
     sims = _cosines(embed, target, candidates)
     best = max(range(len(candidates)), key=lambda i: sims[i], default=None)
-    bank_pick = (
-        FollowUp(candidates[best], "bank", target, target_index) if best is not None else None
-    )
-    on_target = best is not None and sims[best] >= ON_TARGET
-    if model is not None and not on_target:
+    closest = sims[best] if best is not None else -1.0
+    if best is not None and closest >= ON_TARGET:
+        return FollowUp(candidates[best], "bank", target, target_index)
+    if model is not None:
         text = generate_follow_up(model, question, target, lang, guard)
         if text is not None and text not in used:
             return FollowUp(text, "generated", target, target_index)
-    return bank_pick
+    if best is not None and closest >= RELATED:
+        return FollowUp(candidates[best], "bank", target, target_index)
+    text = probe_for(target, question, lang, guard)
+    if text is not None and text not in used:
+        return FollowUp(text, "probe", target, target_index)
+    return None
+
+
+def probe_for(point: str, question: str, lang: str, guard: LeakGuard) -> str | None:
+    """A follow-up asking the candidate to say more about the point's cue words, or None."""
+    cues = cue_words(point, question)
+    if not cues:
+        return None
+    ru = lang == "ru"
+    joined = (" и " if ru else " and ").join(f"«{c}»" if ru else f"'{c}'" for c in cues)
+    text = (
+        f"Можете подробнее рассказать, при чём здесь {joined}?"
+        if ru
+        else f"Can you say more about {joined} here?"
+    )
+    return None if guard.leaks(text) else text
 
 
 PROMPT_SYSTEM = (
@@ -232,11 +262,10 @@ def clean_follow_up(text: str, lang: str, guard: LeakGuard) -> str | None:
     return line
 
 
-def follow_up_rubric(grader: Any, rubric: Rubric, pending: FollowUp, lang: str) -> Rubric:
-    """What a follow-up is graded against: a generated one on its target key point; a bank one on
-    the rubric the grader finds for it (a bank question or the notes), or on its target point when
-    there is none or it is the question being followed up."""
-    target = Rubric(
+def follow_up_rubric(rubric: Rubric, pending: FollowUp) -> Rubric:
+    """What a follow-up is graded against: its target key point, with the question's other key
+    points and reference as facts (see the module docs)."""
+    return Rubric(
         question=pending.text,
         question_id=rubric.question_id,
         topic=rubric.topic,
@@ -245,13 +274,6 @@ def follow_up_rubric(grader: Any, rubric: Rubric, pending: FollowUp, lang: str) 
         reference=rubric.reference,
         language=rubric.language,
         match_score=1.0,
-        facts=[*rubric.key_points, *rubric.facts],
+        facts=[*(p for p in rubric.key_points if p != pending.target), *rubric.facts],
         misconceptions=rubric.misconceptions,
     )
-    if pending.source == "generated":
-        return target
-    try:
-        found: Rubric = grader.rubric_for(pending.text, language=lang)
-    except GradingError:
-        return target
-    return target if found.question_id == rubric.question_id else found

@@ -220,6 +220,14 @@ class LearnerStore:
                 conn.execute("INSERT INTO mastery_history VALUES (?, ?, ?)", (topic, at, value))
         return attempt_id
 
+    def update_key_points(self, attempt_id: int, key_points: list[dict[str, Any]]) -> None:
+        """Replace an attempt's per-key-point verdicts (a follow-up showed a missed point)."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE attempts SET key_points = ? WHERE id = ?",
+                (json.dumps(key_points, ensure_ascii=False), attempt_id),
+            )
+
     def save_interview(
         self,
         interview_id: str,

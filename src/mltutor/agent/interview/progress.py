@@ -70,7 +70,7 @@ def weakest(
             continue
         for k in a.key_points:
             verdict = k.get("verdict")
-            if verdict in ("missing", "contradicted"):
+            if verdict in ("missing", "contradicted") and not k.get("recovered"):
                 out.append(
                     WeakPoint(
                         question_id=qid,

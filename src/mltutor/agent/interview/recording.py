@@ -134,8 +134,17 @@ class Recorder:
         )
         result.band = grade.band if grade is not None else None
         result.grade = grade.to_json() if grade is not None else None
-        since = item.pending_since or now
         q = item.pick.question
+        target = item.pending.target_index
+        shown = grade is not None and any(k.verdict == "covered" for k in grade.key_points)
+        if shown and target < len(item.result.key_points):  # the follow-up showed the point
+            item.result.key_points[target].recovered = True
+            points = [k.model_dump() for k in item.result.key_points]
+            if item.attempt_id is not None:
+                self._learner.update_key_points(item.attempt_id, points)
+            if q.id in self.last:
+                self.last[q.id] = self.last[q.id].model_copy(update={"key_points": points})
+        since = item.pending_since or now
         self._learner.record(
             Attempt(
                 interview_id=self._id,

@@ -64,6 +64,8 @@ class KeyPointFeedback(_Record):
     """The candidate's words that cover or contradict it."""
     reason: str = ""
     """Why it is contradicted (a swapped term, a wrong formula...)."""
+    recovered: bool = False
+    """Not covered by the answer but shown in a follow-up (not counted as a weak point)."""
 
 
 class FormulaFeedback(_Record):
@@ -82,8 +84,9 @@ class FollowUpResult(_Record):
 
     text: str
     """The follow-up question."""
-    source: Literal["bank", "generated"] = "bank"
-    """bank: one of the question's ``follow_ups``; generated: written by the model."""
+    source: Literal["bank", "generated", "probe"] = "bank"
+    """bank: one of the question's ``follow_ups``; generated: written by the model; probe: asks
+    to say more about the missed point's own words."""
     target: str = ""
     """The weak key point it probes (revealed once the question closes)."""
     answer: str = ""

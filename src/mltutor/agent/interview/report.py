@@ -49,7 +49,7 @@ def summarize(
     weak: list[WeakPoint] = []
     for r in results:
         for k in r.key_points:
-            if k.verdict in ("missing", "contradicted"):
+            if k.verdict in ("missing", "contradicted") and not k.recovered:
                 weak.append(
                     WeakPoint(
                         question_id=r.question_id,
@@ -181,6 +181,8 @@ def markdown(summary: InterviewSummary) -> str:
             lines += [f"**Score:** {_score(r.score)}{hints}, {r.band}", ""]
         for k in r.key_points:
             mark = {"covered": "✓", "missing": "○ missing:", "contradicted": "✗ wrong:"}[k.verdict]
+            if k.recovered:
+                mark = "↻ shown in a follow-up:"
             said = f" — “{k.evidence}”" if k.evidence else ""
             lines.append(f"- {mark} {k.point}{said}")
         for m in r.formulas:

@@ -205,7 +205,7 @@ class InterviewSession:
             grade = self._grade(
                 pending.text,
                 text,
-                fu.follow_up_rubric(self._grader, item.rubric, pending, self.lang),
+                fu.follow_up_rubric(item.rubric, pending),
             )
             nxt = None
             remaining = [i for i in item.weak if i != pending.target_index]
@@ -225,7 +225,9 @@ class InterviewSession:
             item = self._require_open()
             if item.pending is not None:
                 self._record.follow_up(item, "", None, "skipped")
-                return self._close(item, self._say("follow_up_skipped"), answered=item.result.follow_ups[-1])
+                return self._close(
+                    item, self._say("follow_up_skipped"), answered=item.result.follow_ups[-1]
+                )
             self._record.skipped(item)
             return self._close(item, self._say("skipped"), reveal=False)
 

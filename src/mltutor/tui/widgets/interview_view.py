@@ -63,7 +63,7 @@ def feedback_renderable(fb: Feedback) -> RenderableType:
         return head
     parts: list[RenderableType] = [head]
     for k in fb.key_points:
-        mark, colour = MARKS[k.verdict]
+        mark, colour = ("↻ in a follow-up: ", "cyan") if k.recovered else MARKS[k.verdict]
         line = Text.assemble((mark, f"bold {colour}"), k.point)
         if k.reason:
             line.append(f" ({k.reason})", style=colour)
