@@ -65,15 +65,16 @@ MAX_FOLLOW_UP_WORDS = 40
 Embed = Callable[[Sequence[str]], Any]
 
 _STOP = frozenset(
-    "a an the of to in on for and or but with without by at as is are be been being it its this "
+    "a an the of to in on for and or but else if with without by at as is are be been being it its this "
     "that these those than then so such not no do does did can could would should will which what "
     "when where why how from into over under more most less least very each both all any some your "
     "you we our they their there here also only just same other another between about if "
     "и в во не на с со по к ко о об от до за из у же ли или а но что как это так для при без над "
-    "под про через если то его её их она они оно все всё ещё уже более менее очень же бы".split()
+    "под про через если то его её их она они оно все всё ещё уже более менее больше меньше очень "
+    "же бы".split()
 )
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
-_MATHY = re.compile(r"[=^√∑Σ∂∫≈≤≥±·×/|]|\b[a-zA-Z]\(\w|\d\s*[+\-*/]")
+_MATHY = re.compile(r"[=≈≤≥^√∑Σ∏∂∫]|\b[a-zA-Zα-ωσ]\([a-zα-ω]")
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,9 @@ def cue_words(point: str, question: str, limit: int = 2) -> list[str]:
         low = w.lower()
         if low in _STOP or _stem(w) in asked or _stem(w) in seen:
             continue
-        if len(w) < 3 and not any(ch.isdigit() for ch in w):
-            continue
+        letters = sum(ch.isalpha() for ch in w)
+        if letters == 0 or (len(w) < 3 and not any(ch.isdigit() for ch in w)):
+            continue  # a bare number would give the answer away; "L1" is a fine cue
         seen.add(_stem(w))
         words.append(w)
     ranked = sorted(words, key=lambda w: (-len(w), words.index(w)))[:limit]
