@@ -85,6 +85,7 @@ def check_trial(data_dir: Path, results: list[dict[str, Any]]) -> None:
     ) == ["notes"]
 
 
+@pytest.mark.timeout(900)
 @pytest.mark.skipif(not real_notes_present(), reason="no bundled notes")
 def test_three_first_run_searches_build_once(tmp_path: Path) -> None:
     data = tmp_path / "data"
@@ -92,6 +93,7 @@ def test_three_first_run_searches_build_once(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 @pytest.mark.skipif(not real_notes_present(), reason="no bundled notes")
 def test_three_first_run_searches_ten_times(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     if "slow" not in (request.config.getoption("markexpr") or ""):
