@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import platform
 import statistics
 import sys
@@ -88,14 +89,8 @@ def bench_session(grader: Any, tmp: Path) -> tuple[list[float], list[float]]:
 
 
 async def bench_app(grader: Any, tmp: Path) -> list[float]:
-    from textual.widgets import TextArea
-
-    from mltutor.agent.interview import open_learner, start_interview
-    from mltutor.settings import Settings
-    from mltutor.tui.app import create_app
+    from mltutor.agent.interview import open_learner
     from mltutor.tui.screens import interview as screen_module
-    from tests.tui.conftest import wait_for
-    from tests.tui.fakes import FakeTutorService
 
     timed = TimedGrader(grader)
     store, _ = open_learner(tmp / "app")
@@ -109,36 +104,54 @@ async def bench_app(grader: Any, tmp: Path) -> list[float]:
 
     screen_module.InterviewScreen._show_prompt = show_prompt  # type: ignore[method-assign]
     latencies: list[float] = []
-    for topic in TOPICS[:3]:
-        fake = FakeTutorService(
-            interview=lambda topic=topic: start_interview(  # type: ignore[misc]
-                timed, store, topics=[topic], n=ANSWERS_PER_RUN
-            )
-        )
-        settings = Settings(data_dir=tmp / "appdata", cache_dir=tmp / "appcache")
-        app = create_app(settings, lambda _s, fake=fake: fake)  # type: ignore[misc]
-        async with app.run_test(size=(100, 40)) as pilot:
-            await wait_for(pilot, lambda: app.service_view.phase == "ready", timeout=60)
-            await pilot.press("f2")
-            await pilot.pause(0.3)
-            screen = app.screen
-            await pilot.press("ctrl+s")
-            await wait_for(pilot, lambda: screen.phase == "asking", timeout=60)  # type: ignore[attr-defined]
-            while screen.phase != "done":  # type: ignore[attr-defined]
-                before = len(shown)
-                prompt = screen.prompt  # type: ignore[attr-defined]
-                screen.query_one("#iv-answer", TextArea).text = answer_for(grader, prompt)
-                await pilot.press("ctrl+s")
-                await wait_for(
-                    pilot,
-                    lambda before=before: len(shown) > before or screen.phase == "done",  # type: ignore[misc]
-                    timeout=60,
-                )
-                if len(shown) > before:
-                    latencies.append(shown[-1] - timed.returned[-1])
-    screen_module.InterviewScreen._show_prompt = original  # type: ignore[method-assign]
-    store.close()
+    try:
+        for topic in TOPICS[:3]:
+            await one_app_interview(grader, timed, store, topic, tmp, shown, latencies)
+    finally:
+        screen_module.InterviewScreen._show_prompt = original  # type: ignore[method-assign]
+        store.close()
     return latencies
+
+
+async def one_app_interview(
+    grader: Any,
+    timed: TimedGrader,
+    store: Any,
+    topic: str,
+    tmp: Path,
+    shown: list[float],
+    latencies: list[float],
+) -> None:
+    """One interview in the app, answered through the answer box; latencies appended."""
+    from tests.tui.conftest import wait_for
+    from tests.tui.fakes import FakeTutorService
+    from textual.widgets import TextArea
+
+    from mltutor.agent.interview import start_interview
+    from mltutor.settings import Settings
+    from mltutor.tui.app import create_app
+
+    fake = FakeTutorService(
+        interview=lambda: start_interview(timed, store, topics=[topic], n=ANSWERS_PER_RUN)  # type: ignore[arg-type]
+    )
+    settings = Settings(data_dir=tmp / "appdata", cache_dir=tmp / "appcache")
+    app = create_app(settings, lambda _s: fake)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_for(pilot, lambda: app.service_view.phase == "ready", timeout=60)
+        await pilot.press("f2")
+        await pilot.pause(0.3)
+        screen: Any = app.screen
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: screen.phase == "asking", timeout=60)
+        while screen.phase != "done":
+            before = len(shown)
+            screen.query_one("#iv-answer", TextArea).text = answer_for(grader, screen.prompt)
+            await pilot.press("ctrl+s")
+            await wait_for(
+                pilot, lambda n=before: len(shown) > n or screen.phase == "done", timeout=60
+            )
+            if len(shown) > before:
+                latencies.append(shown[-1] - timed.returned[-1])
 
 
 def main() -> None:
@@ -154,7 +167,11 @@ def main() -> None:
     app = asyncio.run(bench_app(grader, tmp))
     result = {
         "what": "next question on screen after the previous grade (target < 200 ms)",
-        "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_average_1m": round(os.getloadavg()[0], 1),
+        },
         "next_question_session": summary(session),
         "next_question_app": summary(app),
         "grade_deterministic": summary(grades),
