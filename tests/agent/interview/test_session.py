@@ -247,3 +247,20 @@ def test_a_point_shown_in_a_follow_up_is_not_a_weak_point(
     stored = store.attempts(kind="question")[0]
     assert [k["point"] for k in stored.key_points if k.get("recovered")] == [target]
     assert "↻ shown in a follow-up: " + target in s.export_markdown()
+
+
+def test_a_bank_follow_up_is_graded_on_what_it_asks(grader: Grader) -> None:
+    from mltutor.agent.interview.followups import FollowUp, follow_up_rubric
+
+    q = grader.questions["regularization-1"]
+    rubric = grader.rubric_for(q.question, question_id=q.id, language="en")
+    other = grader.questions["statistics-1"]  # a follow-up that asks another bank question
+    asked = follow_up_rubric(
+        grader, rubric, FollowUp(other.question, "bank", q.key_points[1], 1), "en"
+    )
+    assert asked.question_id == other.id and asked.key_points == other.key_points
+    probe = follow_up_rubric(
+        grader, rubric, FollowUp("Say more?", "probe", q.key_points[1], 1), "en"
+    )
+    assert probe.key_points == [q.key_points[1]] and probe.question_id == q.id
+    assert q.key_points[1] not in probe.facts and q.key_points[0] in probe.facts

@@ -25,10 +25,12 @@ Each follow-up aims at its target key point, chosen in this order:
 4. a probe built from the point's cue words, as an interviewer would ask ("Can you say more about
    'cross-validation' here?").
 
-Whatever its source, a follow-up is graded like any answer, against its target key point (with the
-question's other key points and reference as the facts that catch a false statement): the score
-says whether the candidate now shows the point the first answer missed. No notes search is needed,
-so a follow-up never waits for the knowledge index.
+A follow-up is graded like any answer. A generated one or a probe is graded against its target key
+point (the question's other key points and reference are the facts that catch a false statement),
+so its score says whether the candidate now shows the point the first answer missed, and a point
+shown there is marked recovered. A bank follow-up may ask about something else (a related question
+of the same topic), so it is graded against the rubric the grader finds for it, as ``mltutor grade``
+would (a bank question or the notes), falling back to the target point when there is none.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from mltutor.agent.errors import GradingError
 from mltutor.agent.grading.records import Rubric
 from mltutor.agent.interview.leakage import LeakGuard
 
@@ -264,10 +267,9 @@ def clean_follow_up(text: str, lang: str, guard: LeakGuard) -> str | None:
     return line
 
 
-def follow_up_rubric(rubric: Rubric, pending: FollowUp) -> Rubric:
-    """What a follow-up is graded against: its target key point, with the question's other key
-    points and reference as facts (see the module docs)."""
-    return Rubric(
+def follow_up_rubric(grader: Any, rubric: Rubric, pending: FollowUp, lang: str) -> Rubric:
+    """What a follow-up is graded against (see the module docs)."""
+    target = Rubric(
         question=pending.text,
         question_id=rubric.question_id,
         topic=rubric.topic,
@@ -279,3 +281,10 @@ def follow_up_rubric(rubric: Rubric, pending: FollowUp) -> Rubric:
         facts=[*(p for p in rubric.key_points if p != pending.target), *rubric.facts],
         misconceptions=rubric.misconceptions,
     )
+    if pending.source != "bank":
+        return target
+    try:
+        found: Rubric = grader.rubric_for(pending.text, language=lang)
+    except GradingError:
+        return target
+    return target if found.question_id == rubric.question_id else found

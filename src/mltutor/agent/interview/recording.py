@@ -136,7 +136,11 @@ class Recorder:
         result.grade = grade.to_json() if grade is not None else None
         q = item.pick.question
         target = item.pending.target_index
-        shown = grade is not None and any(k.verdict == "covered" for k in grade.key_points)
+        shown = (
+            grade is not None
+            and grade.rubric.key_points == [item.pending.target]  # graded on the missed point
+            and any(k.verdict == "covered" for k in grade.key_points)
+        )
         if shown and target < len(item.result.key_points):  # the follow-up showed the point
             item.result.key_points[target].recovered = True
             points = [k.model_dump() for k in item.result.key_points]

@@ -205,7 +205,7 @@ class InterviewSession:
             grade = self._grade(
                 pending.text,
                 text,
-                fu.follow_up_rubric(item.rubric, pending),
+                fu.follow_up_rubric(self._grader, item.rubric, pending, self.lang),
             )
             nxt = None
             remaining = [i for i in item.weak if i != pending.target_index]
