@@ -50,7 +50,10 @@ def score_plot(history: list[Any], width: int = PLOT_WIDTH, height: int = PLOT_H
     plt.plotsize(width, height)
     plt.theme("clear")
     xs = list(range(1, len(history) + 1))
-    plt.plot(xs, [p.score for p in history], marker="dot")
+    scores = [p.score for p in history]
+    plt.plot(xs, [sum(scores[:i]) / i for i in xs], marker="braille", label="running mean")
+    plt.scatter(xs, scores, marker="●", label="score")
+    plt.xticks(xs[:: max(1, len(xs) // 10)])
     plt.ylim(0, 10)
     plt.xlabel("graded answers, oldest first")
     plt.title("score history")

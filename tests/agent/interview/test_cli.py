@@ -130,6 +130,10 @@ def test_five_questions_then_the_next_day_starts_with_the_due_reviews(
     assert stats["practised"] == 5 and stats["attempts"] == 5 and stats["mastery"] is not None
     week = {d["question_id"] for d in report["due_week"]}
     assert order[0] in week  # shown the answer: Again, back tomorrow
+    code, out, _ = run(["progress"], "", capsys)
+    assert code == 0 and "5 graded answer(s) in 1 interview(s)" in out
+    assert "statistics" in out and "score history" in out and "running mean" in out
+    assert "Weakest key points:" in out
     code, out, _ = run(["topics", "--json"], "", capsys)
     topics = {t["slug"]: t for t in json.loads(out)}
     assert topics["statistics"]["mastery"] is not None and topics["calculus"]["mastery"] is None
