@@ -20,9 +20,7 @@ from mltutor.tools.checker import check_derivation, format_report
 DATA = Path(__file__).parent / "data"
 FILES = ("external_calculus.yaml", "external_notation.yaml")
 CASES: list[dict[str, Any]] = [
-    case
-    for name in FILES
-    for case in yaml.safe_load((DATA / name).read_text(encoding="utf-8"))
+    case for name in FILES for case in yaml.safe_load((DATA / name).read_text(encoding="utf-8"))
 ]
 
 

@@ -6,10 +6,7 @@ functions being differentiated.
 
 from __future__ import annotations
 
-import itertools
-import re
 from dataclasses import dataclass
-from decimal import Decimal, localcontext
 from typing import Any
 
 import sympy as sp
@@ -18,10 +15,10 @@ from mltutor.tools import moments, sums
 from mltutor.tools.diagnosis import diagnose
 from mltutor.tools.equivalence import Equivalence, compare, number_at, numeric_compare
 from mltutor.tools.errors import Unsupported
-from mltutor.tools.floateval import float_at
 from mltutor.tools.parsing import Part
 from mltutor.tools.parsing.objects import STAT_OBJECTS, Prob
 from mltutor.tools.render import plain
+from mltutor.tools.step_numbers import plugged_in, quantity, rounding
 
 
 @dataclass
@@ -62,39 +59,6 @@ def _guards(*exprs: Any) -> list[Any]:
             else:
                 out += sums.series_guards(node)
     return out
-
-
-def _rounded_text(v: Any, decimals: int) -> str:
-    d = Decimal(str(sp.Float(v, decimals + 30)))
-    with localcontext() as ctx:
-        ctx.prec = max(28, d.adjusted() + decimals + 10)
-        return str(d.quantize(Decimal(1).scaleb(-decimals)))
-
-
-def _rounding(value: Any, literal: Any, decimals: int, approx: bool) -> Equivalence:
-    v = number_at(value, {}, max(30, decimals + 20))
-    if v is None:
-        return Equivalence(
-            equal=None, method="undecided", detail="could not evaluate it as a number"
-        )
-    tol = sp.Rational(1, 2) * sp.Rational(10) ** -decimals * (2 if approx else 1)
-    if not v.is_Rational:
-        tol = tol * (1 + sp.Rational(1, 10**9))
-    shown = f"{float(v):.10g}" if abs(v) < 10**300 else str(sp.Float(v, 10))
-    if abs(v - literal) <= tol:
-        return Equivalence(
-            equal=True, method="numeric", detail=f"{shown} rounds to {_rounded_text(v, decimals)}"
-        )
-    return Equivalence(
-        equal=False,
-        method="numeric",
-        left_value=float(v) if abs(v) < 10**300 else None,
-        right_value=float(literal) if abs(literal) < 10**300 else None,
-        detail=(
-            f"the exact value {shown} rounds to {_rounded_text(v, decimals)}, not "
-            f"{_rounded_text(literal, decimals)}"
-        ),
-    )
 
 
 def prepare(
@@ -262,6 +226,16 @@ def _at_lengths(
     return Equivalence(equal=None, method="undecided", detail=detail), None
 
 
+_PREPARED = frozenset({sp.Sum, *STAT_OBJECTS})
+_COMPUTED = frozenset({sp.Derivative, sp.Integral, sp.Subs, sp.Sum})
+_GUARDED = frozenset({sp.Derivative, sp.Sum, sp.Subs})
+
+
+def _kinds(expr: Any) -> set[type]:
+    """The node classes in ``expr``, in one walk (it decides which of the costlier steps apply)."""
+    return {type(node) for node in sp.preorder_traversal(expr)}
+
+
 def compare_parts(
     prev: Part | Any,
     cur: Part,
@@ -278,30 +252,36 @@ def compare_parts(
     stated = list(guards or [])
     if _is_indefinite(a_raw) or _is_indefinite(b_raw):
         return _integral_pair(a_raw, b_raw, stated)
-    try:
-        term = sums.indexed_derivative(a_raw) or sums.indexed_derivative(b_raw)
-    except ValueError as exc:
-        raise Unsupported(f"{exc} names no single term (write ∂/∂ŷ_1, say)") from None
-    if term is not None:
-        return _length_result(a_raw, b_raw, facts, term)
-    a_prep = prepare(a_raw, facts, independent=independent, disjoint=disjoint)
-    b_prep = prepare(b_raw, facts, independent=independent, disjoint=disjoint)
-    a, b = _value(a_prep), _value(b_prep)
-    if a.has(sp.Derivative) or b.has(sp.Derivative):
+    kinds_a, kinds_b = _kinds(a_raw), _kinds(b_raw)
+    kinds = kinds_a | kinds_b
+    if sp.Sum in kinds and sp.Derivative in kinds:
+        try:
+            term = sums.indexed_derivative(a_raw) or sums.indexed_derivative(b_raw)
+        except ValueError as exc:
+            raise Unsupported(f"{exc} names no single term (write ∂/∂ŷ_1, say)") from None
+        if term is not None:
+            return _length_result(a_raw, b_raw, facts, term)
+    options = {"independent": independent, "disjoint": disjoint}
+    a_prep = prepare(a_raw, facts, **options) if kinds_a & _PREPARED else a_raw
+    b_prep = prepare(b_raw, facts, **options) if kinds_b & _PREPARED else b_raw
+    a = _value(a_prep) if kinds_a & _COMPUTED else a_prep
+    b = _value(b_prep) if kinds_b & _COMPUTED else b_prep
+    if kinds & _COMPUTED and (a.has(sp.Derivative) or b.has(sp.Derivative)):
         raise Unsupported("this derivative involves a function that is not defined")
-    stat = moments.has_stat(a_raw) or moments.has_stat(b_raw)
+    stat = bool(kinds & set(STAT_OBJECTS))
     if stat:
         equation = _given(a_raw, a, b, facts)
         if equation is not None:
             res = Equivalence(equal=True, method="symbolic", detail="given")
             return PairResult(res, a, b, given=equation)
-    if sums.open_sums(a) or sums.open_sums(b):
+    if sp.Sum in kinds and (sums.open_sums(a) or sums.open_sums(b)):
         return _length_result(a_raw, b_raw, facts, 2)
     if not b.free_symbols and (
-        facts.unknown(a) if stat else a.free_symbols and all(map(_quantity, a.free_symbols))
+        facts.unknown(a) if stat else a.free_symbols and all(map(quantity, a.free_symbols))
     ):
-        return _plugged_in(a_raw, a, b, cur, stat)
-    domain = [*_guards(a_prep, b_prep), *stated]
+        res, given = plugged_in(a_raw, a, b, cur, stat)
+        return PairResult(res, a, b, assumption=given)
+    domain = [*(_guards(a_prep, b_prep) if kinds & _GUARDED else []), *stated]
     pair = _values(prev, cur, a, b, domain)
     if pair.result.equal is False and not stat:
         return _positive_parameters(a, b, a_raw, b_raw, domain) or pair
@@ -327,70 +307,14 @@ def compare_parts(
     return pair
 
 
-_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
-# letters that usually stand for a variable of an identity (x² − 1 = (x − 1)(x + 1)); others
-# (σ, μ, x̄, n, p, N, SE) usually name a quantity whose value the derivation plugs in
-_VARIABLE_LETTERS = frozenset("abcefghjlotuvwxyz")
-
-
-def _quantity(symbol: Any) -> bool:
-    """Whether a letter names a quantity (σ, x̄, n, p) rather than a variable of an identity (x)."""
-    return str(symbol.name) not in _VARIABLE_LETTERS
-
-
-_MAX_ASSIGNMENTS = 1296
-
-
-def _plugged_in(a_raw: Any, a: Any, b: Any, cur: Part, stat: bool) -> PairResult:
-    """``σ/√n = 2/√100``, ``P(H|F)P(F)/P(H) = 0.5·0.5/0.75``: numbers put in for letters (or
-    probabilities) whose values no earlier line states. It holds when some choice of the numbers
-    written on the right gives the right-hand value; it is never called wrong."""
-    if stat:
-        objects = list(a_raw.atoms(*STAT_OBJECTS))
-        slots = [o for o in objects if not any(o != p and p.has(o) for p in objects)]
-        dummies = {o: sp.Dummy(f"s{k}") for k, o in enumerate(slots)}
-        expr = a_raw.xreplace(dummies)
-        names = [str(o) for o in slots]
-        symbols = list(dummies.values())
-    else:
-        symbols = sorted(a.free_symbols, key=str)
-        expr, names = a, [str(s) for s in symbols]
-    numbers = sorted({sp.Rational(t) for t in _NUMBER_RE.findall(cur.text)})
-    target = _float_value(b)
-    count = len(numbers) ** len(symbols)
-    if symbols and numbers and target is not None and count <= _MAX_ASSIGNMENTS:
-        tol = 0.5 * 10.0**-cur.decimals if cur.decimals is not None else 1e-9 * max(1, abs(target))
-        for values in itertools.product(numbers, repeat=len(symbols)):
-            point = {s: float(v) for s, v in zip(symbols, values, strict=True)}
-            try:
-                got = float_at(expr, point)
-            except NotImplementedError:
-                break
-            if got is not None and abs(got - target) <= tol * (1 + 1e-9):
-                given = ", ".join(f"{n} = {v}" for n, v in zip(names, values, strict=True))
-                res = Equivalence(equal=True, method="numeric", detail=f"with {given}")
-                return PairResult(res, a, b, assumption=given)
-    listed = ", ".join(names) if names else "its letters"
-    detail = f"it puts numbers in for {listed}, whose values no earlier line states"
-    return PairResult(Equivalence(equal=None, method="undecided", detail=detail), a, b)
-
-
-def _float_value(value: Any) -> float | None:
-    try:
-        return float_at(value, {})
-    except NotImplementedError:
-        found = number_at(value, {})
-        return None if found is None else float(found)
-
-
 def _values(prev: Part | Any, cur: Part, a: Any, b: Any, guards: list[Any]) -> PairResult:
     """Two computed sides: the rounding rule for decimals, ≈ to 0.1%, else :func:`compare`."""
     approx = cur.relation == "≈"
     prev_decimals = prev.decimals if isinstance(prev, Part) else None
     if cur.decimals is not None and not a.free_symbols:
-        return PairResult(_rounding(a, b, cur.decimals, approx), a, b)
+        return PairResult(rounding(a, b, cur.decimals, approx), a, b)
     if prev_decimals is not None and not b.free_symbols:
-        return PairResult(_rounding(b, a, prev_decimals, approx), a, b)
+        return PairResult(rounding(b, a, prev_decimals, approx), a, b)
     if approx and not a.free_symbols and not b.free_symbols:
         va, vb = number_at(a, {}), number_at(b, {})
         if va is not None and vb is not None:
