@@ -41,6 +41,11 @@ def main() -> None:
         "import_sympy": ([sys.executable, "-c", "import sympy"], "/nonexistent"),
         "python_bare": ([sys.executable, "-c", "pass"], "/nonexistent"),
         "version": ([*cli, "--version"], "/nonexistent"),
+        # the floor under `check`: importing the checker (its modules, SymPy, NumPy) and nothing else
+        "import_checker": (
+            [sys.executable, "-c", "import mltutor.tools.checker"],
+            "/nonexistent",
+        ),
         "check_one_line": ([*cli, "check", str(one_line)], "/nonexistent"),
         "tool_run_softmax": (
             [*cli, "tool", "run", "softmax", '{"logits": [1, 2, 3]}'],

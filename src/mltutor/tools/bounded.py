@@ -27,7 +27,6 @@ import contextlib
 import gc
 import itertools
 import os
-import pickle
 import signal
 import sys
 import threading
@@ -349,6 +348,8 @@ def run_bounded(fn: Callable[..., T], *args: Any, timeout: float, **kwargs: Any)
     except BaseException:  # timeout, Ctrl-C, an argument that does not pickle: start afresh
         worker.kill()
         raise
+    import pickle  # here: the in-process path (run_watched) never needs it
+
     try:
         status, value = pickle.loads(reply)
     except Exception:  # e.g. an exception class that cannot be rebuilt from its arguments
