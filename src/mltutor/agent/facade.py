@@ -395,9 +395,11 @@ class Tutor:
     def start_interview(
         self, topics: Sequence[str] = (), difficulty: str | None = None, n: int = 5,
         lang: str = "en", *, max_follow_ups: int = 2, use_model: bool = True,
+        warm_up: bool = True,
     ) -> InterviewSession:
         return self.interviews().start(
-            topics, difficulty, n, lang, max_follow_ups=max_follow_ups, use_model=use_model
+            topics, difficulty, n, lang, max_follow_ups=max_follow_ups, use_model=use_model,
+            warm_up=warm_up,
         )
 
     def progress(self) -> ProgressReport:

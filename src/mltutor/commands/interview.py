@@ -145,6 +145,7 @@ def cmd_interview(args: argparse.Namespace) -> int:
                 args.lang,
                 max_follow_ups=args.follow_ups,
                 use_model=not args.no_model,
+                warm_up=not scripted,  # scripted answers are graded at once: nothing to overlap
             )
         except AgentError as exc:
             return error(exc.message, EXIT_INPUT)

@@ -27,6 +27,9 @@ from mltutor.agent.interview.records import ProgressReport
 from mltutor.agent.interview.scheduling import Clock, utc_now
 from mltutor.agent.interview.session import InterviewSession, ModelProvider
 
+WARM_UP_WAIT_S = 15.0
+"""The longest ``close`` waits for a warm-up still running."""
+
 
 class InterviewHost:
     """Starts interviews and remembers the open ones (see the module docs)."""
@@ -53,6 +56,7 @@ class InterviewHost:
         self._store: LearnerStore | None = None
         self._sessions: list[InterviewSession] = []
         self._warmed = False
+        self._warm: threading.Thread | None = None
 
     def learner(self) -> LearnerStore:
         """The learner database, opened (and migrated) on first use."""
@@ -71,8 +75,13 @@ class InterviewHost:
         max_follow_ups: int = MAX_FOLLOW_UPS,
         use_model: bool = True,
         rng: Any = None,
+        warm_up: bool = True,
     ) -> InterviewSession:
-        """A new interview (its first question is open when this returns)."""
+        """A new interview (its first question is open when this returns).
+
+        ``warm_up``: grade a throw-away answer in the background while the candidate reads and
+        types (the first grade loads the embedder); pointless when the answers are already there.
+        """
         session = start_interview(
             self._grader(),
             self.learner(),
@@ -88,9 +97,10 @@ class InterviewHost:
         )
         with self._lock:
             self._sessions = [s for s in self._sessions if not s.finished] + [session]
-            warm, self._warmed = not self._warmed, True
+            warm, self._warmed = warm_up and not self._warmed, self._warmed or warm_up
         if warm:  # the first grade loads the embedder and the formula checker: not on screen time
-            threading.Thread(target=session.warm_up, name="mltutor-warm", daemon=True).start()
+            self._warm = threading.Thread(target=session.warm_up, name="mltutor-warm", daemon=True)
+            self._warm.start()
         return session
 
     def open_question_ids(self) -> set[str]:
@@ -123,8 +133,11 @@ class InterviewHost:
         except AgentError:
             return {}
 
-    def close(self) -> None:
-        """Close the learner database."""
+    def close(self, *, wait_s: float = WARM_UP_WAIT_S) -> None:
+        """Close the learner database, after the warm-up (native code in a daemon thread must not
+        be running when the interpreter exits), waiting at most ``wait_s`` for it."""
+        if self._warm is not None:
+            self._warm.join(wait_s)
         with self._lock:
             store, self._store = self._store, None
         if store is not None:

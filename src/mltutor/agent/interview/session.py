@@ -251,10 +251,6 @@ class InterviewSession:
         if item is not None:
             with contextlib.suppress(Exception):
                 self._grader.grade(item.text, "x = 1", rubric=item.rubric)
-            bank = item.pick.question.follow_ups_in(self.lang)
-            with contextlib.suppress(Exception):  # a bank follow-up's rubric may need the notes
-                if bank:  # index: open it now, not when the candidate is waiting
-                    self._grader.rubric_for(bank[0], language=self.lang)
 
     def quit(self) -> InterviewSummary:
         """End the interview now; everything answered so far is already saved."""

@@ -9,6 +9,7 @@ sends the key points and the reference only with the feedback that closes the qu
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
@@ -17,6 +18,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Button, Static, TextArea
 
@@ -226,8 +228,11 @@ class InterviewScreen(Screen[None]):
 
     def _grading_stopped(self) -> None:
         self.run = None
-        self._set_phase("asking", "grading stopped; your answer was not recorded")
-        self.query_one("#iv-answer", TextArea).focus()
+        if not self.is_attached:  # the app is closing: nothing to redraw
+            return
+        with contextlib.suppress(NoMatches):
+            self._set_phase("asking", "grading stopped; your answer was not recorded")
+            self.query_one("#iv-answer", TextArea).focus()
 
     def _grading_failed(self, run: GradingRun, message: str) -> None:
         if run.stopped:
