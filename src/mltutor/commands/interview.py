@@ -178,7 +178,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "interview",
         help="a mock interview: questions by topic and difficulty, graded, with follow-ups",
-        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        description=__doc__.split("\n\n", 1)[1].replace("``", "") if __doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
@@ -204,6 +204,6 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--no-model",
         action="store_true",
-        help="never use a model (follow-ups come from the question bank only)",
+        help="never start a model (follow-ups: the question bank, or a probe of the missed point)",
     )
     p.set_defaults(func=cmd_interview)
