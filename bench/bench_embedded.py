@@ -112,6 +112,12 @@ def rss_kib(pid: int) -> dict[str, int]:
     return {k: int(fields[k].split()[0]) for k in ("VmRSS", "VmHWM", "RssAnon", "RssFile")}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bench_assembly(cache: Path) -> dict[str, float]:
     """Cold assembly into a scratch cache, re-verification without the sidecar, warm start."""
     scratch = Path(tempfile.mkdtemp(prefix="mltutor-bench-", dir=cache.parent))
@@ -147,10 +153,12 @@ def stream_timing(
         stream=True,
         stream_options={"include_usage": True},
     )
-    cached = None
+    cached = prompt = None
     for chunk in stream:
-        if chunk.usage is not None and chunk.usage.prompt_tokens_details is not None:
-            cached = chunk.usage.prompt_tokens_details.cached_tokens
+        if chunk.usage is not None:
+            prompt = chunk.usage.prompt_tokens
+            if chunk.usage.prompt_tokens_details is not None:
+                cached = chunk.usage.prompt_tokens_details.cached_tokens
         if chunk.choices and chunk.choices[0].delta.content:
             now = time.perf_counter()
             first = first or now
@@ -163,6 +171,7 @@ def stream_timing(
         "tokens": chunks,
         "decode_tok_s": decode,
         "cached_tokens": cached or 0,
+        "prompt_tokens": prompt or 0,
     }
 
 
@@ -205,7 +214,7 @@ def run(server: EmbeddedServer, results: dict[str, Any]) -> None:
         if i:  # the first call fills the cache
             warm.append(r)
     results["warm_prefix"] = {
-        "prompt_tokens_approx": len(TUTOR_SYSTEM) // 4,
+        "prompt_tokens": median(warm, "prompt_tokens"),
         "ttft_s": median(warm, "ttft_s"),
         "cached_tokens": median(warm, "cached_tokens"),
     }
@@ -238,18 +247,22 @@ def run(server: EmbeddedServer, results: dict[str, Any]) -> None:
         "prefill_tok_s": median(long_runs, "tok_s"),
     }
 
-    decode_runs = [
-        stream_timing(
+    decode_runs = []
+    for _ in range(RUNS):
+        cpu0 = cpu_seconds(pid)
+        r = stream_timing(
             client,
             model,
             [{"role": "user", "content": nonce() + "Explain backpropagation step by step."}],
             200,
         )
-        for _ in range(RUNS)
-    ]
+        r["tok_per_cpu_s"] = r["tokens"] / (cpu_seconds(pid) - cpu0)
+        decode_runs.append(r)
     results["decode"] = {
         "tokens": median(decode_runs, "tokens"),
         "decode_tok_s": median(decode_runs, "decode_tok_s"),
+        # tokens per CPU-second of the server (both threads): less sensitive to others' load
+        "tokens_per_server_cpu_s": median(decode_runs, "tok_per_cpu_s"),
     }
 
     tool_runs = []

@@ -129,6 +129,44 @@ def test_a_killed_supervisor_takes_the_server_down_and_is_replaced(
     assert chat(url) == f"pid {after.server_pid}"
 
 
+def test_a_supervisor_stopped_by_a_signal_is_replaced(server: EmbeddedServer) -> None:
+    server.start()
+    before = state_of(server)
+    os.kill(before.warden_pid, signal.SIGTERM)  # e.g. the system shutting down, or another user
+    assert wait_until(lambda: not alive(before.server_pid), 5)
+    url = server.ensure_running()  # its supervisor may still be stopping: waits, then replaces it
+    after = state_of(server)
+    assert after.warden_pid != before.warden_pid and after.status == "ready"
+    assert chat(url) == f"pid {after.server_pid}"
+    assert not alive(before.server_pid)
+
+
+def test_a_stop_signal_during_start_up_is_not_a_failure(tmp_path: Path) -> None:
+    srv = make_server(tmp_path, "--loading-s", "30")
+    errors: list[ProviderError] = []
+
+    def start() -> None:
+        try:
+            srv.start()
+        except ProviderError as exc:
+            errors.append(exc)
+
+    starter = threading.Thread(target=start)
+    starter.start()
+    assert wait_until(lambda: (s := srv.registry.read_state()) is not None and s.server_alive())
+    state = state_of(srv)
+    os.kill(state.warden_pid, signal.SIGTERM)
+    starter.join(20)
+    assert errors and "supervisor exited" in errors[0].message  # the start was interrupted
+    assert wait_until(lambda: not alive(state.warden_pid) and not alive(state.server_pid))
+    assert srv.registry.read_state() is None  # no "failed" state that would block the next start
+    fast = make_server(tmp_path)
+    try:
+        assert chat(fast.start()) == f"pid {fast.pid}"
+    finally:
+        fast.shutdown_shared()
+
+
 def test_a_stale_state_file_is_replaced(tmp_path: Path) -> None:
     srv = make_server(tmp_path)
     dead = subprocess.Popen(["true"])

@@ -56,6 +56,10 @@ def _check_runtime() -> None:
         )
 
 
+class _WardenGone(Exception):
+    """The supervisor being waited for stopped instead of becoming ready."""
+
+
 class EmbeddedServer:
     """This process's handle on the shared server: ``start``, ``ensure_running`` before requests,
     ``stop`` to release it. Thread-safe; as a context manager it calls ``stop`` on exit."""
@@ -220,13 +224,24 @@ class EmbeddedServer:
                 if state.status in ("starting", "ready"):  # a restart after a crash
                     if progress is not None:
                         progress("Waiting for the embedded model to restart", None)
-                    return self._wait_ready(state.warden_pid, timeout, progress)
+                    try:
+                        return self._wait_ready(state.warden_pid, timeout, progress)
+                    except _WardenGone:
+                        state = reg.read_state()
+                if state is not None and state.status == "stopping":
+                    self._wait_exit(state)
             if state is not None and state.status == "failed" and self._recently_failed(state):
                 raise ProviderError(state.error, kind="embedded")
             if state is not None:
                 self._clear_stale(state)
             self._spawn_warden(progress)
             return self._wait_ready(None, timeout, progress)
+
+    def _wait_exit(self, state: ServerState) -> None:
+        """Wait for a supervisor that is stopping (a signal) to be gone before replacing it."""
+        deadline = time.monotonic() + self._stop_grace_s + 10
+        while state.warden_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def _recently_failed(self, state: ServerState) -> bool:
         """A failure within the restart window is reported, not retried (no crash loop across
@@ -277,9 +292,13 @@ class EmbeddedServer:
                     return state.base_url
                 if state.status == "failed":
                     raise ProviderError(state.error, kind="embedded")
+                if state.status == "stopping" and warden is not None:
+                    raise _WardenGone
                 if not state.warden_alive():
                     break
-            elif warden is not None or (spawned is not None and spawned.poll() is not None):
+            elif warden is not None:
+                raise _WardenGone  # it stopped (a signal) rather than restarting the server
+            elif spawned is not None and spawned.poll() is not None:
                 break
             if time.monotonic() > deadline:
                 raise ProviderError(

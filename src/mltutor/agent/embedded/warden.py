@@ -69,6 +69,10 @@ class StartFailed(Exception):
     """The server did not come up; the message says why, with the log tail."""
 
 
+class Stopped(Exception):
+    """A stop signal arrived while the server was starting."""
+
+
 def _opener() -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
 
@@ -139,6 +143,8 @@ class Warden:
             if code is None:
                 return
             self.proc = None
+            if self.stopping:
+                raise Stopped
             tail = log_tail(self.registry.log_path, since=offset)
             lowered = tail.lower()
             taken = "address already in use" in lowered or "couldn't bind" in lowered
@@ -245,7 +251,11 @@ class Warden:
             failed = True
             self.write("failed", str(exc))
             return 1
+        except Stopped:
+            return 0
         finally:
+            if not failed and self.still_mine():
+                self.write("stopping")  # clients wait for a new supervisor instead of this one
             self.shutdown()
             if not failed:
                 self.registry.clear_state(self.pid)
