@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from mltutor.agent.adapters import bank_match, notes_retriever
-from mltutor.agent.errors import AgentError, Cancelled, ProviderError
+from mltutor.agent.errors import AgentError, Cancelled, ProviderError, SessionError
 from mltutor.agent.events import ErrorEvent, Event
 from mltutor.agent.grading import Grader, create_grader
 from mltutor.agent.llm import ChatModel
@@ -253,6 +253,8 @@ class Tutor:
                     )
         except SessionBusy as exc:
             yield ErrorEvent(message=exc.message, kind="session", retryable=True, **sid)
+        except SessionError as exc:  # locked, disk full, read-only: the file is left untouched
+            yield ErrorEvent(message=exc.message, kind="session", **sid)
 
     def _note(self, config: dict[str, Any], shown: list[str], reason: str) -> None:
         """Close an interrupted turn in the transcript: what was already shown is kept, marked as

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from mltutor.commands.common import EXIT_OK, EXIT_WRONG, print_json
+from mltutor.commands.common import EXIT_OK, EXIT_WRONG, error, print_json
 
 
 def ask_once(
@@ -113,9 +113,19 @@ def _stop_on_ctrl_c(cancel: threading.Event) -> Callable[[], None]:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from mltutor.agent import create_service
+    from mltutor.agent.errors import SessionError
     from mltutor.settings import load_settings
+    from mltutor.storage import pending_notices
 
-    service = create_service(load_settings())
+    settings = load_settings()
+    for notice in pending_notices(settings.data_dir):
+        print(f"mltutor: notice: {notice.message}", file=sys.stderr)
+    try:
+        service = create_service(settings)
+    except SessionError as exc:
+        if args.json:
+            print_json({"error": {"message": exc.message, "kind": "session"}})
+        return error(exc.message)
     streamed = False
 
     def show(event: Any) -> None:
