@@ -7,11 +7,12 @@ Per key point, coverage in [0, 1]:
 - combined: ``JUDGE_WEIGHT * judge + (1 - JUDGE_WEIGHT) * deterministic``.
 
 A key point that is contradicted (by the deterministic checks, a wrong formula, or the judge with a
-quote the deterministic layer does not clearly cover) scores 0. The raw score is 10 x the mean
-coverage. An answer with any contradiction or wrong formula is *wrong*: an interviewer weighs a
-confident false claim on the core of the question more than an omission, so its score is scaled
-into the wrong band (``WRONG_SCALE``) and lowered further for each extra false statement. Bands:
-good from ``GOOD_AT``, partial from ``PARTIAL_AT``, else wrong.
+quote from the answer that the deterministic layer does not clearly cover) scores 0. The raw score
+is 10 x the mean coverage; the shown score maps it piecewise linearly so that the band thresholds
+fall at 4 and 7 (``RAW_PARTIAL`` -> 4, ``RAW_GOOD`` -> 7, tuned on the ``tune`` split). An answer
+with any contradiction or wrong formula is *wrong*: an interviewer weighs a confident false claim
+on the core of the question more than an omission, so its score is its coverage scaled into
+[0, ``WRONG_CEILING``], lowered for each further false statement.
 
 Deterministic mode is a pure function of the texts: the same answer always gets the same score.
 """
@@ -22,14 +23,23 @@ from mltutor.agent.grading.records import Band
 
 JUDGE_WEIGHT = 0.5
 """Share of the judge's verdict in a key point's coverage in combined mode."""
-WRONG_SCALE = 0.15
-"""A contradicted answer keeps this share of its raw score (so it stays below the partial band)."""
-EXTRA_FALSE_PENALTY = 0.2
+WRONG_CEILING = 2.0
+"""A contradicted answer scores at most this (its coverage scaled into [0, 2]): below any answer
+that states something and nothing false."""
+EXTRA_FALSE_PENALTY = 0.3
 """Points taken off for each false statement beyond the first."""
-GOOD_AT = 6.5
-"""Lowest score of the good band."""
-PARTIAL_AT = 3.5
-"""Lowest score of the partial band."""
+GOOD_AT = 7.0
+"""Lowest shown score of the good band."""
+PARTIAL_AT = 4.0
+"""Lowest shown score of the partial band."""
+RAW_GOOD = 6.0
+"""Raw coverage score (10 x mean coverage) shown as ``GOOD_AT``; tuned on the ``tune`` split."""
+RAW_PARTIAL = 0.8
+"""Raw coverage score shown as ``PARTIAL_AT``: partial answers state little, but what they state
+is right (tune split: partial answers' raw scores start at about 1)."""
+UNQUOTED = 0.5
+"""Judge coverage of a "covered" verdict whose quote is not found in the answer (a small judge
+often quotes the key point itself)."""
 COVERAGE_SCALE = 1.15
 """Coverage is stretched by this factor (capped at 1): a point stated in other words rarely reaches
 a raw coverage of 1, and a complete answer should be able to reach 10."""
@@ -52,14 +62,25 @@ def point_coverage(deterministic: float, judge: float | None, mode: str) -> floa
     return JUDGE_WEIGHT * judge + (1.0 - JUDGE_WEIGHT) * det
 
 
+def _calibrated(raw: float) -> float:
+    """Raw coverage score (0-10) to the shown score: piecewise linear through the band anchors."""
+    if raw < RAW_PARTIAL:
+        return PARTIAL_AT * raw / RAW_PARTIAL
+    if raw < RAW_GOOD:
+        return PARTIAL_AT + (GOOD_AT - PARTIAL_AT) * (raw - RAW_PARTIAL) / (RAW_GOOD - RAW_PARTIAL)
+    return GOOD_AT + (10.0 - GOOD_AT) * (raw - RAW_GOOD) / (10.0 - RAW_GOOD)
+
+
 def score_of(coverages: list[float], false_statements: int) -> float:
     """The 0-10 score from the key points' coverage and the number of false statements."""
     if not coverages:
         return 0.0
     raw = 10.0 * sum(coverages) / len(coverages)
     if false_statements:
-        raw = raw * WRONG_SCALE - EXTRA_FALSE_PENALTY * (false_statements - 1)
-    return round(max(0.0, min(10.0, raw)), 2)
+        shown = WRONG_CEILING * raw / 10.0 - EXTRA_FALSE_PENALTY * (false_statements - 1)
+    else:
+        shown = _calibrated(raw)
+    return round(max(0.0, min(10.0, shown)), 2)
 
 
 def band_of(score: float, false_statements: int) -> Band:
@@ -77,7 +98,7 @@ __all__ = [
     "GOOD_AT",
     "JUDGE_WEIGHT",
     "PARTIAL_AT",
-    "WRONG_SCALE",
+    "WRONG_CEILING",
     "band_of",
     "judge_value",
     "point_coverage",

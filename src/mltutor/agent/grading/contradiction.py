@@ -26,6 +26,7 @@ from mltutor.agent.grading.text import (
     Unit,
     analyse,
     fragments,
+    number_contexts,
     overlap,
     recall,
     same_value,
@@ -101,6 +102,19 @@ def _role_sides(unit: Unit, skip: int) -> dict[int, set[str]]:
     return out
 
 
+CONTAINED = 0.85
+"""Weight of containment (share of the clause's words in a longer reference unit) in a match."""
+
+
+def _swap_match(tokens: Counter[str], ref: Counter[str]) -> float:
+    """How well a (swapped) clause matches a reference unit: cosine, or, for a clause of three or
+    more words that a longer reference unit contains, the contained share (discounted)."""
+    score = overlap(tokens, ref)
+    if len(tokens) >= 3:
+        score = max(score, CONTAINED * recall(tokens, ref))
+    return score
+
+
 def _swap(unit: Unit, refs: list[Unit]) -> list[tuple[int, str, Contradiction]]:
     """(group, side said, contradiction) for each group whose sides the unit seems to swap."""
     out: list[tuple[int, str, Contradiction]] = []
@@ -124,7 +138,7 @@ def _swap(unit: Unit, refs: list[Unit]) -> list[tuple[int, str, Contradiction]]:
         for r in refs:
             if other not in r.tokens or mine in r.tokens:
                 continue  # the reference unit must name only the other side
-            score = overlap(swapped, r.tokens)
+            score = _swap_match(swapped, r.tokens)
             if score < SWAP_MIN or score - base < SWAP_GAIN:
                 continue
             if _shared_plain(swapped, r.tokens) < MIN_SHARED:
@@ -274,7 +288,12 @@ def _negation(unit: Unit, refs: list[Unit]) -> Contradiction | None:
             continue
         if min(r.negations, 1) == polarity:
             best_same = max(best_same, score)
-        elif score > best_other[0]:
+            continue
+        # the negation must bear on what both say: a negated word of one is a word of the other
+        shared = set(unit.tokens) & set(r.tokens)
+        if not (shared & (unit.negated | r.negated)):
+            continue
+        if score > best_other[0]:
             best_other = (score, r)
     score, found = best_other
     if found is None or best_same >= score:
@@ -290,26 +309,38 @@ def _matches(n: tuple[float, ...], pool: list[tuple[float, ...]]) -> bool:
 
 
 def _number(unit: Unit, refs: list[Unit], allowed: list[tuple[float, ...]]) -> Contradiction | None:
+    """A number the reference never states, said of what the reference gives another number for.
+
+    The number's own context (the words just before it) must share a word with the context of the
+    reference's number: "the maximum is 0.5" against "the maximum is 0.25", not an example's
+    "n = 400" against a quantile's "0.975"."""
     trivial = (0.0, 1.0)  # the 0s and 1s of formulas ("1 − σ", "[0, 1]") are not claims
-    strange = [n for n in unit.nums if not _matches(n, allowed) and abs(n[0]) not in trivial]
-    if not strange:
+    mine = [
+        (n, set(analyse(ctx).tokens))
+        for n, ctx in number_contexts(unit.text)
+        if ctx and not _matches(n, allowed) and abs(n[0]) not in trivial
+    ]
+    if not mine:
         return None
-    candidates = sorted(
-        (r for r in refs if r.nums and len(set(unit.tokens) & set(r.tokens)) >= MIN_SHARED),
-        key=lambda r: -overlap(unit.tokens, r.tokens),
-    )
-    for r in candidates:
+    for r in sorted(refs, key=lambda r: -overlap(unit.tokens, r.tokens)):
         if overlap(unit.tokens, r.tokens) < NUMBER_MIN:
             break
-        missing = [m for m in r.nums if not _matches(m, unit.nums) and abs(m[0]) not in trivial]
-        if missing:
-            said, meant = strange[0], missing[0]
-            return Contradiction(
-                unit.text,
-                r.text,
-                f"states {said[0]:g} where the reference has {meant[0]:g}",
-                "number",
-            )
+        if len(set(unit.tokens) & set(r.tokens)) < (1 if len(mine) >= 2 else MIN_SHARED):
+            continue
+        theirs = [
+            (m, set(analyse(ctx).tokens))
+            for m, ctx in number_contexts(r.text)
+            if ctx and abs(m[0]) not in trivial and not _matches(m, unit.nums)
+        ]
+        for n, near in mine:
+            for m, their_near in theirs:
+                if near & their_near:
+                    return Contradiction(
+                        unit.text,
+                        r.text,
+                        f"states {n[0]:g} where the reference has {m[0]:g}",
+                        "number",
+                    )
     return None
 
 
@@ -320,6 +351,8 @@ def _misconception(unit: Unit, beliefs: list[tuple[Unit, Unit]]) -> Contradictio
             continue
         if recall(belief.tokens, unit.tokens) < BELIEF_RECALL:
             continue  # a short fragment inside a longer belief is not the belief
+        if recall(unit.tokens, belief.tokens) < BELIEF_RECALL:
+            continue  # ... nor a longer statement that adds what the belief lacks ("plus KL")
         common = set(unit.tokens) & set(belief.tokens)
         if any((t in unit.negated) != (t in belief.negated) for t in common):
             continue  # the answer denies the misconception
@@ -376,7 +409,7 @@ def find_contradictions(
             found = _association(analyse(strip_asides(sentence)), assoc, common, refs)
         if found is None and numbers and len(units) > 1:
             found = _number(whole, refs, allowed)  # a label and its list of numbers split apart
-        for unit in units if found is None else []:
+        for unit in [analyse(strip_asides(p)) for p in pieces] if found is None else []:
             found = (
                 _negation(unit, fine)
                 or (_number(unit, refs, allowed) if numbers else None)

@@ -257,8 +257,8 @@ def _versus_reference(
                 if any(same_value(x, y) for x in mine for y in theirs):
                     return "ok", "the value matches the reference", None
                 return "wrong", "the value differs from the reference", r.parts[-1]
-    if len(f.lhs_key) <= 2 and _final_number(f) is not None:
-        return None  # "ε = 0.05": an example value, not a formula
+    if len(f.lhs_key) <= 2 and not _NAMES.search(f.parts[-1]):
+        return None  # "ε = 0.05", "k ≈ 5-20": an example value or a range, not a formula
     pairs = [(f.parts[-1], r.parts[-1]) for r in same]
     try:
         from mltutor.tools.bounded import run_bounded

@@ -42,13 +42,15 @@ from mltutor.agent.grading.rubric import (
     notes_rubric,
     pick_key_points,
 )
-from mltutor.agent.grading.text import analyse, number_values, overlap, split_sentences
+from mltutor.agent.grading.text import analyse, number_values, overlap, recall, split_sentences
 from mltutor.knowledge.notes import Note
 from mltutor.knowledge.questions import Question
 from mltutor.tools.limits import DEFAULT_LIMITS, ToolLimits
 
 MAX_ANSWER_CHARS = 6000
 """Longer answers are cut here (with a note): grading time stays bounded."""
+QUOTE_RECALL = 0.6
+"""Share of a judge quote's words that must be in the answer for the quote to count."""
 RESTATES_QUESTION = 0.8
 """A sentence whose stems overlap the question's this much (and adds little) only restates it."""
 
@@ -203,7 +205,7 @@ class Grader:
                 mode = self.mode
             except JudgeFailed as exc:
                 notes.append(f"{exc.reason}; graded without the judge")
-        return self._finish(rubric, found, reply, notes, start, mode=mode)
+        return self._finish(rubric, found, reply, notes, start, mode=mode, answer=text)
 
     def _sentences(self, text: str, question: str) -> tuple[list[str], int]:
         q_tokens = analyse(question).tokens
@@ -280,21 +282,28 @@ class Grader:
         start: float,
         *,
         mode: Mode,
+        answer: str = "",
     ) -> Grade:
         verdicts: list[KeyPointVerdict] = []
         coverages: list[float] = []
-        false_statements = found.extra_false
+        false_statements = found.extra_false if mode != "judge" else 0
         for i, point in enumerate(rubric.key_points):
             det = found.coverage[i] if i < len(found.coverage) else 0.0
             jv = reply.verdicts[i] if reply is not None else None
             judged = combine.judge_value(jv.verdict if jv is not None else None)
+            quoted = jv is not None and _quoted(jv.quote, answer)
+            if jv is not None and jv.verdict == "covered" and not quoted:
+                judged = (
+                    combine.UNQUOTED
+                )  # a "covered" whose quote is not in the answer is doubtful
             value = combine.point_coverage(det, judged, mode)
-            contradiction = found.contradictions.get(i)
-            wrong = found.math_points.get(i)
+            # judge mode: the judge's verdicts alone (the deterministic checks only as a fallback)
+            contradiction = found.contradictions.get(i) if mode != "judge" else None
+            wrong = found.math_points.get(i) if mode != "judge" else None
             judge_says_false = (
                 jv is not None
                 and jv.verdict == "contradicted"
-                and bool(jv.quote.strip())
+                and quoted
                 and (mode == "judge" or det < COVERED)
             )
             if contradiction is not None or wrong is not None or judge_says_false:
@@ -360,6 +369,14 @@ class Grader:
         from mltutor.agent.grading.statements import check_statements
 
         return check_statements(sentences, evidence, self.embed, language=language)
+
+
+def _quoted(quote: str, answer: str) -> bool:
+    """The judge's quote is (nearly) words of the answer, not of the key point or the reference."""
+    words = analyse(quote).tokens
+    if not words:
+        return False
+    return recall(words, analyse(answer).tokens) >= QUOTE_RECALL
 
 
 def _short(text: str, limit: int = 160) -> str:

@@ -116,11 +116,25 @@ def fragments(sentence: str) -> list[str]:
 _ENUMERATOR = re.compile(r"^\s*(?:\(\d{1,2}\)|\d{1,2}[.)](?=\s))")
 
 
+_SCALE_WORD = re.compile(
+    r"\s*(?:[KMBT]\b|thousand|million|billion|trillion|тыс|млн|млрд|трлн)", re.IGNORECASE
+)
+_RANGE = re.compile(r"\s*[-–]\s*\d")
+
+
 def number_values(text: str) -> list[tuple[float, ...]]:
     """Numbers written in ``text``, each as its readings: ``37%`` is (0.37, 37), ``1/4`` is (0.25,),
     ``0,25`` is (0.25,), ``1e-6`` is (1e-06,). A comma followed by exactly three digits after a
     non-zero integer is a thousands separator; list enumerators ("(4)", "2.") are not numbers."""
-    out: list[tuple[float, ...]] = []
+    return [readings for readings, _ in number_contexts(text)]
+
+
+def number_contexts(text: str) -> list[tuple[tuple[float, ...], str]]:
+    """Each number's readings with the words just before it (what the number is said of).
+
+    Numbers with a scale word ("140 billion", "7B") or in a range ("5-20") keep their readings but
+    get an empty context: they are not compared with the reference's numbers."""
+    out: list[tuple[tuple[float, ...], str]] = []
     text = _ENUMERATOR.sub(" ", text)
     for m in _NUMBER.finditer(text):
         whole, frac, sep = m.group("int"), m.group("frac"), m.group("sep")
@@ -144,7 +158,14 @@ def number_values(text: str) -> list[tuple[float, ...]]:
             value = -value
         if not math.isfinite(value):
             continue
-        out.append((value / 100.0, value) if m.group("pct") else (value,))
+        readings = (value / 100.0, value) if m.group("pct") else (value,)
+        after = text[m.end() : m.end() + 12]
+        context = ""
+        if not (_SCALE_WORD.match(after) or _RANGE.match(after) or text[: m.start()].endswith("-")):
+            before = re.split(r"[.;!?](?:\s|$)", text[: m.start()])[-1]
+            words = re.findall(r"[^\W\d_]{2,}", before)  # the words, not the numbers of a list
+            context = " ".join(words[-6:])
+        out.append((readings, context))
     return out
 
 
@@ -200,7 +221,7 @@ STEM_ALIASES = {"matric": "matrix", "indic": "index", "vertic": "vertex"}
 GENERIC = frozenset(
     "say said one last first either give get make take thus way thing case also may must need "
     "like well exact go goe come becom keep put call seem котор такж очен дает явля знач поэт "
-    "прост тот той такой всег получ нужн можн".split()
+    "прост тот той такой всег получ нужн можн почт слишк вс".split()
 )
 """Stems of words that say nothing about the subject; an alignment must not rest on them."""
 _SCOPE = 1  # content tokens after a negation that it negates
@@ -316,6 +337,8 @@ def _mathy_word(word: str) -> bool:
 def _is_stop(piece: str, depth: int) -> bool:
     if piece[0].isalpha():
         return not _mathy_word(piece)
+    if piece in {"⇒", "→", "⟹", "⇔", "←"}:
+        return True  # an implication ends the formula: "... = 1 ⇒ λ = −1" is two claims
     return depth == 0 and piece in {",", ":", ";", "—", "–", "?", "!", "«", "»", '"', "“", "”"}
 
 

@@ -64,7 +64,7 @@ GROUPS: tuple[TermGroup, ...] = (
     TermGroup(
         "forward/reverse",
         (r"forward", r"прям(?:ая|ой|ую|ое|ые|ых|ом)\b"),
-        (r"reverse", r"backward", r"обратн(?:ая|ой|ую|ое|ые|ых|ом)\b"),
+        (r"reverse", r"обратн(?:ая|ой|ую|ое|ые|ых|ом)\b"),
     ),
     TermGroup(
         "upper/lower bound",
@@ -140,7 +140,7 @@ GROUPS: tuple[TermGroup, ...] = (
     TermGroup(
         "square/rectangular",
         (r"square\b", r"квадратн" + _W),
-        (r"rectangular", r"any matri" + _W, r"прямоугольн" + _W, r"любой матриц" + _W),
+        (r"rectangular", r"any(?= matri)", r"прямоугольн" + _W, r"люб\w+(?= матриц)"),
     ),
     TermGroup(
         "first-order/second-order",

@@ -1,0 +1,290 @@
+"""Grader accuracy on the grading set, and its speed.
+
+Accuracy (``evals/data/grading.jsonl``, per split ``tune``/``report``/``all``), for the modes
+deterministic (no model), judge (the judge's verdicts alone) and combined:
+
+- ordering accuracy: share of the pairs good>partial, partial>wrong, good>wrong scored strictly in
+  that order;
+- band accuracy: share of answers put in their band (good / partial / wrong);
+- no rubric: answers that could not be graded (counted as score 0, band wrong).
+
+The judge is the embedded model by default (``mltutor.agent.llm.connect_models``), or the configured
+judge endpoint. Its replies are cached in ``bench/results/grader_judge_cache.jsonl`` (keyed by model,
+rubric and answer), so judge-only and combined scores are recomputed without calling the model again;
+``--judge-limit`` grades only the first N questions of each split with the judge (the embedded model
+takes tens of seconds per answer on a 2-core machine).
+
+Speed: deterministic grading p50/p95 in-process (after warm-up), ``mltutor grade`` as a process
+(median of runs, bank question, no judge), judge call p50/p95 from the calls made in this run.
+
+Run::
+
+    .venv/bin/python bench/bench_grader.py                       # deterministic only
+    .venv/bin/python bench/bench_grader.py --judge --judge-limit 8
+    # writes bench/results/grader.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "src/mltutor/evals/data/grading.jsonl"
+RESULTS = ROOT / "bench/results"
+CACHE = RESULTS / "grader_judge_cache.jsonl"
+PAIRS = (("good", "partial"), ("partial", "wrong"), ("good", "wrong"))
+BANDS = ("good", "partial", "wrong")
+
+
+class CachedJudge:
+    """A chat model that answers judge calls from the cache, calling the real model on a miss."""
+
+    def __init__(self, model: Any | None, cache: dict[str, dict[str, Any]]) -> None:
+        self.model = model
+        self.cache = cache
+        self.seconds: list[float] = []
+        self.failures = 0
+
+    @property
+    def name(self) -> str:
+        return self.model.name if self.model is not None else "cached"
+
+    def key(self, messages: list[dict[str, Any]]) -> str:
+        text = json.dumps([self.name, messages], ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    def complete(self, messages: list[dict[str, Any]], **kwargs: Any) -> Any:
+        from mltutor.agent.errors import ProviderError
+        from mltutor.agent.llm import Completion
+
+        key = self.key(messages)
+        if key in self.cache:
+            hit = self.cache[key]
+            if hit.get("error"):
+                raise ProviderError(hit["error"], "server")
+            return Completion(content=hit["content"], model=self.name)
+        if self.model is None:
+            raise ProviderError("no judge reply cached and no model to ask", "unreachable")
+        start = time.perf_counter()
+        entry: dict[str, Any] = {"key": key, "model": self.name}
+        try:
+            completion = self.model.complete(messages, **kwargs)
+            entry["content"] = completion.content
+            entry["usage"] = completion.usage
+        except ProviderError as exc:
+            entry["error"] = exc.message
+            self.failures += 1
+        entry["seconds"] = round(time.perf_counter() - start, 2)
+        self.seconds.append(entry["seconds"])
+        self.cache[key] = entry
+        with CACHE.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        if "error" in entry:
+            raise ProviderError(entry["error"], "server")
+        return completion
+
+    def stream(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - not used by the grader
+        raise NotImplementedError
+
+
+def load_cache() -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    if CACHE.exists():
+        for line in CACHE.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+                out[entry["key"]] = entry
+            except (json.JSONDecodeError, KeyError):
+                continue
+    return out
+
+
+def score_rows(grader: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Grade every answer; one record per answer."""
+    from mltutor.agent.errors import NoRubricError
+
+    out = []
+    for row in rows:
+        for answer in row["answers"]:
+            record: dict[str, Any] = {
+                "id": row["id"],
+                "split": row["split"],
+                "band": answer["band"],
+            }
+            try:
+                grade = grader.grade(row["question"], answer["text"])
+                record.update(
+                    score=grade.score,
+                    predicted=grade.band,
+                    mode=grade.grader.mode,
+                    source=grade.rubric_source,
+                    seconds=grade.grader.seconds,
+                    notes=grade.grader.notes,
+                    verdicts=[k.verdict for k in grade.key_points],
+                )
+            except NoRubricError:
+                record.update(score=0.0, predicted="wrong", mode="none", source="none", seconds=0.0)
+            out.append(record)
+    return out
+
+
+def accuracy(records: list[dict[str, Any]], split: str) -> dict[str, Any]:
+    chosen = [r for r in records if split == "all" or r["split"] == split]
+    by_id: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in chosen:
+        by_id.setdefault(r["id"], {})[r["band"]] = r
+    pairs = right = 0
+    per_pair = {f"{a}>{b}": [0, 0] for a, b in PAIRS}
+    for answers in by_id.values():
+        for hi, lo in PAIRS:
+            if hi in answers and lo in answers:
+                pairs += 1
+                ok = answers[hi]["score"] > answers[lo]["score"]
+                right += ok
+                per_pair[f"{hi}>{lo}"][0] += ok
+                per_pair[f"{hi}>{lo}"][1] += 1
+    confusion = {b: {p: 0 for p in BANDS} for b in BANDS}
+    for r in chosen:
+        confusion[r["band"]][r["predicted"]] += 1
+    banded = sum(confusion[b][b] for b in BANDS)
+    return {
+        "questions": len(by_id),
+        "answers": len(chosen),
+        "ordering_accuracy": round(right / pairs, 4) if pairs else None,
+        "ordering_pairs": pairs,
+        "ordering_by_pair": {
+            k: round(v[0] / v[1], 4) if v[1] else None for k, v in per_pair.items()
+        },
+        "band_accuracy": round(banded / len(chosen), 4) if chosen else None,
+        "band_confusion_true_by_predicted": confusion,
+        "no_rubric": sum(1 for r in chosen if r["mode"] == "none"),
+    }
+
+
+def process_time(runs: int) -> dict[str, Any]:
+    """Wall time of ``mltutor grade`` as a process (bank question, deterministic)."""
+    argv = [
+        sys.executable, "-m", "mltutor.cli", "grade", "--no-judge",
+        "--question", "Why does L1 give sparse weights and L2 not?",
+        "--answer", "L1 adds |w| to the loss, so its constraint region is a diamond with corners "
+        "on the axes and the optimum lands where some weights are exactly zero.",
+    ]  # fmt: skip
+    subprocess.run(argv, check=True, capture_output=True)  # warm the caches (bank vectors)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return {
+        "runs": runs,
+        "median_s": round(statistics.median(times), 3),
+        "max_s": round(max(times), 3),
+    }
+
+
+def percentiles(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p95": None, "n": 0}
+    values = sorted(values)
+    p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
+    return {"p50": round(statistics.median(values), 3), "p95": round(p95, 3), "n": len(values)}
+
+
+def machine() -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--judge", action="store_true", help="also grade with the judge model")
+    parser.add_argument(
+        "--judge-limit", type=int, default=0, help="judge only N questions per split"
+    )
+    parser.add_argument("--judge-only-cached", action="store_true", help="never call the model")
+    parser.add_argument("--process-runs", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=RESULTS / "grader.json")
+    args = parser.parse_args()
+
+    from mltutor.agent.grading import create_grader
+    from mltutor.settings import load_settings
+
+    settings = load_settings()
+    rows = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line]
+    deterministic = create_grader(settings, progress=lambda m: print(m, file=sys.stderr))
+
+    # warm-up (embedder, bank vectors, checker worker, notes index), then timed runs
+    for row in rows[:3]:
+        for answer in row["answers"]:
+            try:
+                deterministic.grade(row["question"], answer["text"])
+            except Exception:  # no rubric etc.: timing only
+                pass
+    records = score_rows(deterministic, rows)
+    again = score_rows(deterministic, rows[:10])
+    reproducible = all(
+        a["score"] == b["score"] for a, b in zip(records[: len(again)], again, strict=True)
+    )
+    result: dict[str, Any] = {
+        "data": str(DATA.relative_to(ROOT)),
+        "machine": machine(),
+        "deterministic": {s: accuracy(records, s) for s in ("tune", "report", "all")},
+        "deterministic_reproducible": reproducible,
+        "speed": {
+            "deterministic_in_process_s": percentiles(
+                [r["seconds"] for r in records if r["mode"] != "none"]
+            )
+        },
+    }
+
+    if args.judge:
+        cache = load_cache()
+        model, close = None, None
+        if not args.judge_only_cached:
+            from mltutor.agent.llm import connect_models
+
+            connected = connect_models(settings, lambda m, f=None: print(m, file=sys.stderr))
+            model, close = connected.judge, connected.close
+        judge = CachedJudge(model, cache)
+        try:
+            chosen = rows
+            if args.judge_limit:
+                chosen = []
+                for split in ("tune", "report"):
+                    chosen += [r for r in rows if r["split"] == split][: args.judge_limit]
+            ids = {r["id"] for r in chosen}
+            for mode in ("judge", "combined"):
+                grader = create_grader(settings, judge=judge, mode=mode)  # type: ignore[arg-type]
+                graded = score_rows(grader, chosen)
+                subset = [r for r in records if r["id"] in ids]
+                result[mode] = {s: accuracy(graded, s) for s in ("tune", "report", "all")}
+                result[mode]["fell_back"] = sum(1 for r in graded if r["mode"] == "deterministic")
+                result[f"deterministic_on_{mode}_subset"] = {
+                    s: accuracy(subset, s) for s in ("tune", "report", "all")
+                }
+            result["judge_model"] = judge.name
+            result["speed"]["judge_call_s"] = percentiles(
+                judge.seconds
+                or [e["seconds"] for e in cache.values() if "seconds" in e and not e.get("error")]
+            )
+            result["judge_failures"] = judge.failures
+        finally:
+            if close is not None:
+                close()
+
+    result["speed"]["process_s"] = process_time(args.process_runs)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=1)[:4000])
+
+
+if __name__ == "__main__":
+    main()
