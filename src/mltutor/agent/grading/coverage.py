@@ -109,6 +109,13 @@ def cover(
             score = meaning
         if formula_stated(point, answer):
             score = max(score, FORMULA_COVERS)
+        # the evidence shown: the stretch closest in meaning and wording (scoring is unchanged)
+        if same_language:
+            words = analyse(point).tokens
+            j = max(
+                range(len(pieces)),
+                key=lambda k: float(sims[i, k]) + recall(words, analyse(pieces[k]).tokens),
+            )
         out.append(Coverage(round(min(1.0, score), 4), pieces[j], j))
     return out
 
