@@ -33,6 +33,9 @@ p.add_argument("--loading-s", type=float, default=0.0)
 p.add_argument("--pidfile")
 p.add_argument("--events", help="append one line per notable event")
 p.add_argument("--marker", help="file whose existence disarms die-mid-answer")
+p.add_argument(
+    "--stuck-file", help="while this file exists, /health hangs; a new server removes it"
+)
 args = p.parse_args()
 
 STARTED = time.monotonic()
@@ -44,6 +47,8 @@ def event(text: str) -> None:
             f.write(f"{os.getpid()} {text}\n")
 
 
+if args.stuck_file and os.path.exists(args.stuck_file):
+    os.unlink(args.stuck_file)
 if args.pidfile:
     Path(args.pidfile).write_text(str(os.getpid()))
 print(f"fake server {os.getpid()} starting on {args.port}", flush=True)
@@ -79,6 +84,8 @@ class Handler(BaseHTTPRequestHandler):
         if self._loading():
             return
         if self.path == "/health":
+            while args.stuck_file and os.path.exists(args.stuck_file):
+                time.sleep(0.1)  # hung (e.g. a deadlock in the server)
             self._json(200, {"status": "ok"})
         elif self.path == "/v1/models":
             self._json(200, {"object": "list", "data": [{"id": args.alias, "object": "model"}]})

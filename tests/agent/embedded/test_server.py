@@ -218,6 +218,27 @@ def test_a_taken_port_moves_the_restarted_server(server: EmbeddedServer) -> None
     assert "Address already in use" in server.log_path.read_text()
 
 
+def test_a_hung_server_is_restarted_when_a_process_joins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mltutor.agent.embedded import server as server_module
+
+    stuck = tmp_path / "stuck"
+    first = make_server(tmp_path, "--stuck-file", str(stuck))
+    second = make_server(tmp_path, "--stuck-file", str(stuck))
+    try:
+        url = first.start()
+        hung = first.pid
+        stuck.touch()  # from now on its /health never answers
+        monkeypatch.setattr(server_module, "HEALTH_TIMEOUT_S", 0.5)
+        assert second.start() == url  # same port, a new server
+        assert second.pid != hung and not alive(hung)
+        assert chat(url) == f"pid {second.pid}"
+    finally:
+        first.stop()
+        second.shutdown_shared()
+
+
 def test_a_crash_loop_gives_up_with_the_log(tmp_path: Path) -> None:
     srv = make_server(tmp_path, "--mode", "die-after-ready", max_restarts=2)
     try:
