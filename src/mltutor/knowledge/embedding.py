@@ -16,8 +16,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
-from chromadb.utils.embedding_functions import register_embedding_function
 
 EMBEDDER_NAME = "mltutor-usem3"
 DIMENSION = 512
@@ -75,29 +73,48 @@ def embed_texts(texts: Sequence[str], threads: int = DEFAULT_THREADS) -> npt.NDA
     return np.asarray(out, dtype=np.float32).reshape(len(texts), DIMENSION)
 
 
-@register_embedding_function
-class UseEmbeddingFunction(EmbeddingFunction[Documents]):  # type: ignore[misc]
-    """Chroma embedding function over USE multilingual v3, restorable from its stored config."""
+@lru_cache(maxsize=1)
+def _embedding_function_class() -> Any:
+    """Define and register the Chroma embedding function on first use.
 
-    def __init__(self, threads: int = DEFAULT_THREADS) -> None:
-        self.threads = threads
+    Chroma is imported here, not at module import: embedding a text (the grader, ``mltutor grade``)
+    must not pay ~1 s for importing Chroma. Anything that opens a collection gets the class through
+    ``UseEmbeddingFunction`` first, which registers it.
+    """
+    from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
+    from chromadb.utils.embedding_functions import register_embedding_function
 
-    def __call__(self, input: Documents) -> Embeddings:
-        return list(embed_texts(list(input), self.threads))
+    @register_embedding_function
+    class UseEmbeddingFunction(EmbeddingFunction[Documents]):  # type: ignore[misc]
+        """Chroma embedding function over USE multilingual v3, restorable from its stored config."""
 
-    @staticmethod
-    def name() -> str:
-        return EMBEDDER_NAME
+        def __init__(self, threads: int = DEFAULT_THREADS) -> None:
+            self.threads = threads
 
-    def get_config(self) -> dict[str, Any]:
-        return {"threads": self.threads}
+        def __call__(self, input: Documents) -> Embeddings:
+            return list(embed_texts(list(input), self.threads))
 
-    @staticmethod
-    def build_from_config(config: dict[str, Any]) -> UseEmbeddingFunction:
-        return UseEmbeddingFunction(threads=int(config.get("threads", DEFAULT_THREADS)))
+        @staticmethod
+        def name() -> str:
+            return EMBEDDER_NAME
 
-    def default_space(self) -> Space:
-        return "cosine"
+        def get_config(self) -> dict[str, Any]:
+            return {"threads": self.threads}
 
-    def supported_spaces(self) -> list[Space]:
-        return ["cosine", "ip", "l2"]
+        @staticmethod
+        def build_from_config(config: dict[str, Any]) -> UseEmbeddingFunction:
+            return UseEmbeddingFunction(threads=int(config.get("threads", DEFAULT_THREADS)))
+
+        def default_space(self) -> Space:
+            return "cosine"
+
+        def supported_spaces(self) -> list[Space]:
+            return ["cosine", "ip", "l2"]
+
+    return UseEmbeddingFunction
+
+
+def __getattr__(name: str) -> Any:
+    if name == "UseEmbeddingFunction":
+        return _embedding_function_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

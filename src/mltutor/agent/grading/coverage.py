@@ -77,6 +77,8 @@ def _formula_keys(text: str) -> list[str]:
 
 def formula_stated(point: str, answer: str) -> bool:
     """A formula of the key point appears in the answer (spacing, ``^2``/``²``, indices ignored)."""
+    if not any(ch in answer for ch in "=Σ∑|²^λ∇∂√"):
+        return False  # nothing formula-like in the answer: no need to read the point's formulas
     keys = _formula_keys(point)
     if not keys:
         return False

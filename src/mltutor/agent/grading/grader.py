@@ -240,11 +240,9 @@ class Grader:
             question=rubric.question,
             reference_texts=ref_texts,
         )
-        math = check_formulas(
-            answer_formulas(kept),
-            reference_formulas([rubric.reference, *points, *facts]),
-            self.limits,
-        )
+        claims = answer_formulas(kept)
+        refs_f = reference_formulas([rubric.reference, *points, *facts]) if claims else []
+        math = check_formulas(claims, refs_f, self.limits)
         wrong_math = [m for m in math if m.status == "wrong"]
         extra = [c.sentence for c in contradictions] + [m.claim for m in wrong_math]
         vectors = (
