@@ -184,3 +184,21 @@ def test_a_dead_judge_endpoint_falls_back_quickly(
         "judge model failed" in n and "graded without the judge" in n for n in grade.grader.notes
     )
     model.close()
+
+
+def test_a_covered_verdict_quoting_words_not_in_the_answer_counts_half(
+    settings: Settings, notes: list[Note], search: LexicalSearch
+) -> None:
+    """A small judge often "quotes" the key point itself; such credit is only half credit."""
+    honest = RecordingModel([Completion(content=reply(["covered"] * N_POINTS, quote="L1 adds"))])
+    invented = RecordingModel(
+        [
+            Completion(
+                content=reply(["covered"] * N_POINTS, quote="diamond with corners on the axes")
+            )
+        ]
+    )
+    a = judged(settings, notes, search, honest).grade(L1_QUESTION, L1_PARTIAL)
+    b = judged(settings, notes, search, invented).grade(L1_QUESTION, L1_PARTIAL)
+    assert b.score < a.score
+    assert b.grader.mode == "combined"

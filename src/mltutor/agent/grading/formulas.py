@@ -88,6 +88,18 @@ def _separate(claim: str) -> list[str]:
     return [claim]
 
 
+_TRAILING_INEQUALITY = re.compile(r"\s*(?:≥|≤|>=|<=|>|<)[^=≈]*$")
+
+
+def _equation_part(claim: str) -> str:
+    """``tanh'(x) = 1 + tanh²(x) ≥ 1`` checked as its equation; the trailing bound is prose."""
+    head, sep, tail = claim.rpartition("=")
+    if not sep:
+        return claim
+    cut = _TRAILING_INEQUALITY.sub("", tail)
+    return f"{head}{sep}{cut}" if cut.strip() else claim
+
+
 def answer_formulas(text: str) -> list[str]:
     """Equalities of the answer: math spans (as the tutor finds them), then inline ones in prose."""
     found = [part for _, claim in _claim_spans(text) for part in _separate(claim)]
@@ -96,7 +108,7 @@ def answer_formulas(text: str) -> list[str]:
         found.extend(inline_formulas(sentence))
     out: list[str] = []
     keys: list[str] = []
-    for claim in found:
+    for claim in (_equation_part(c) for c in found):
         key = _key(claim)
         if any(key in k for k in keys):
             continue
