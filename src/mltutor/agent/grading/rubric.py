@@ -257,6 +257,8 @@ def _statements(text: str) -> list[str]:
     out = _table_rows(text)
     for s in split_sentences("\n".join(lines)):
         s = s.strip().lstrip("-*• ").strip()
+        if s.count("`") >= 2 or re.search(r"\b(?:sklearn|scipy|numpy|torch|pandas)\b", s):
+            continue  # library calls are how to code it, not what an answer must state
         if 25 <= len(s) <= 300 and len(analyse(s).tokens) >= 3:
             out.append(s)
     return out
@@ -273,7 +275,14 @@ def notes_evidence(
 ) -> NotesEvidence:
     """Sections and candidate key points for ``question`` from the knowledge base."""
     tried = [f"the knowledge base's sections and bank questions for {question[:80]!r}"]
-    hits = search(question, k=6, kinds=SECTION_KINDS, language=language)
+    found = search(question, k=8, kinds=SECTION_KINDS, language=language)
+    # the misconception sections state false beliefs: they are checked separately, never key points
+    hits = [
+        h
+        for h in found
+        if not any(m in h.heading.lower() for m in _MISCONCEPTION_HEADINGS)
+        and (h.language == language or h.kind == "question")
+    ] or [h for h in found if not any(m in h.heading.lower() for m in _MISCONCEPTION_HEADINGS)]
     if not hits:
         return NotesEvidence(None, "", [], 0.0, tried, [])
     qv = embed([question])[0]
@@ -292,7 +301,9 @@ def notes_evidence(
     for i in order[:2]:
         h = hits[i]
         if h.kind == "question" and h.question_id in bank:
-            candidates += bank[h.question_id].key_points_in(language)
+            q = bank[h.question_id]
+            candidates += q.key_points_in(language)
+            sections.append(q.reference_in(language))  # the nearest bank question's answer
         else:
             sections.append(_untabled(h.text))
             candidates += _statements(h.text)
