@@ -212,6 +212,12 @@ def main() -> None:
     )
     parser.add_argument("--judge-only-cached", action="store_true", help="never call the model")
     parser.add_argument("--process-runs", type=int, default=5)
+    parser.add_argument(
+        "--spread",
+        type=int,
+        default=0,
+        help="grade 2 answers N times with the live judge (no cache)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "grader.json")
     args = parser.parse_args()
 
@@ -269,6 +275,16 @@ def main() -> None:
                 result[f"deterministic_on_{mode}_subset"] = {
                     s: accuracy(subset, s) for s in ("tune", "report", "all")
                 }
+            if args.spread and model is not None:
+                live = create_grader(settings, judge=model)
+                spread = []
+                for row in chosen[:2]:
+                    answer = row["answers"][1]["text"]  # the partial: where verdicts can waver
+                    scores = [live.grade(row["question"], answer).score for _ in range(args.spread)]
+                    spread.append(
+                        {"id": row["id"], "scores": scores, "range": max(scores) - min(scores)}
+                    )
+                result["combined_spread_over_runs"] = spread
             result["judge_model"] = judge.name
             result["speed"]["judge_call_s"] = percentiles(
                 judge.seconds
