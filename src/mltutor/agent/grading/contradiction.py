@@ -115,6 +115,10 @@ def _swap_match(tokens: Counter[str], ref: Counter[str]) -> float:
     return score
 
 
+_EITHER = re.compile(r"\b(?:either|whether|либо|то ли)\b", re.I)
+_MODAL = re.compile(r"\b(?:can|may|might|could|sometimes|можно|может|могут|бывает|иногда)\b", re.I)
+
+
 def _swap(unit: Unit, refs: list[Unit]) -> list[tuple[int, str, Contradiction]]:
     """(group, side said, contradiction) for each group whose sides the unit seems to swap."""
     out: list[tuple[int, str, Contradiction]] = []
@@ -138,6 +142,8 @@ def _swap(unit: Unit, refs: list[Unit]) -> list[tuple[int, str, Contradiction]]:
         for r in refs:
             if other not in r.tokens or mine in r.tokens:
                 continue  # the reference unit must name only the other side
+            if GROUPS[g].kind == "direction" and _MODAL.search(r.text):
+                continue  # "eigenvalues can be negative" does not deny "both are positive"
             score = _swap_match(swapped, r.tokens)
             if score < SWAP_MIN or score - base < SWAP_GAIN:
                 continue
@@ -401,8 +407,8 @@ def find_contradictions(
             both = whole.tokens.get(f"§{g}:a", 0) > 0 and whole.tokens.get(f"§{g}:b", 0) > 0
             if both and len(sides) == 1:
                 other = "b" if next(iter(sides)) == "a" else "a"
-                if _supported_as_written(units, refs, g, other):
-                    continue  # the other side is right where it is: the pieces lost context
+                if _EITHER.search(sentence) or _supported_as_written(units, refs, g, other):
+                    continue  # "either active ... or inactive", or the other side is right as said
             found = next(iter(sides.values()))
             break
         if found is None:

@@ -221,7 +221,7 @@ STEM_ALIASES = {"matric": "matrix", "indic": "index", "vertic": "vertex"}
 GENERIC = frozenset(
     "say said one last first either give get make take thus way thing case also may must need "
     "like well exact go goe come becom keep put call seem котор такж очен дает явля знач поэт "
-    "прост тот той такой всег получ нужн можн почт слишк вс".split()
+    "прост тот той такой всег получ нужн можн почт слишк вс об".split()
 )
 """Stems of words that say nothing about the subject; an alignment must not rest on them."""
 _SCOPE = 1  # content tokens after a negation that it negates
