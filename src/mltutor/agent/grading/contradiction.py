@@ -411,7 +411,7 @@ def find_contradictions(
                     continue  # "either active ... or inactive", or the other side is right as said
             found = next(iter(sides.values()))
             break
-        if found is None:
+        if found is None and not _EITHER.search(sentence):
             found = _association(analyse(strip_asides(sentence)), assoc, common, refs)
         if found is None and numbers and len(units) > 1:
             found = _number(whole, refs, allowed)  # a label and its list of numbers split apart
