@@ -103,6 +103,9 @@ class Tutor:
         with self._lock:
             if self._graph is not None:
                 return
+            from mltutor.tools.bounded import prestart
+
+            prestart(background=True)  # the checker's worker warms up while the rest starts
             from mltutor.agent.tutor import build_graph
 
             if self._retriever is None:
