@@ -49,15 +49,20 @@ BANDS = ("good", "partial", "wrong")
 class CachedJudge:
     """A chat model that answers judge calls from the cache, calling the real model on a miss."""
 
-    def __init__(self, model: Any | None, cache: dict[str, dict[str, Any]]) -> None:
+    def __init__(
+        self, model: Any | None, cache: dict[str, dict[str, Any]], name: str | None = None
+    ) -> None:
         self.model = model
+        self._name = name
         self.cache = cache
         self.seconds: list[float] = []
         self.failures = 0
 
     @property
     def name(self) -> str:
-        return self.model.name if self.model is not None else "cached"
+        if self.model is not None:
+            return str(self.model.name)
+        return self._name or next((e["model"] for e in self.cache.values()), "cached")
 
     def key(self, messages: list[dict[str, Any]]) -> str:
         text = json.dumps([self.name, messages], ensure_ascii=False, sort_keys=True)

@@ -37,6 +37,12 @@ RAW_GOOD = 6.0
 RAW_PARTIAL = 0.8
 """Raw coverage score shown as ``PARTIAL_AT``: partial answers state little, but what they state
 is right (tune split: partial answers' raw scores start at about 1)."""
+RAW_ANCHORS: dict[str, tuple[float, float]] = {
+    "deterministic": (RAW_PARTIAL, RAW_GOOD),
+    "judge": (RAW_PARTIAL, RAW_GOOD),
+    "combined": (RAW_PARTIAL, RAW_GOOD),
+}
+"""(partial, good) raw anchors per mode: a judge credits more generously than the embedder."""
 UNQUOTED = 0.5
 """Judge coverage of a "covered" verdict whose quote is not found in the answer (a small judge
 often quotes the key point itself)."""
@@ -62,16 +68,17 @@ def point_coverage(deterministic: float, judge: float | None, mode: str) -> floa
     return JUDGE_WEIGHT * judge + (1.0 - JUDGE_WEIGHT) * det
 
 
-def _calibrated(raw: float) -> float:
+def _calibrated(raw: float, mode: str = "deterministic") -> float:
     """Raw coverage score (0-10) to the shown score: piecewise linear through the band anchors."""
-    if raw < RAW_PARTIAL:
-        return PARTIAL_AT * raw / RAW_PARTIAL
-    if raw < RAW_GOOD:
-        return PARTIAL_AT + (GOOD_AT - PARTIAL_AT) * (raw - RAW_PARTIAL) / (RAW_GOOD - RAW_PARTIAL)
-    return GOOD_AT + (10.0 - GOOD_AT) * (raw - RAW_GOOD) / (10.0 - RAW_GOOD)
+    low, high = RAW_ANCHORS.get(mode, (RAW_PARTIAL, RAW_GOOD))
+    if raw < low:
+        return PARTIAL_AT * raw / low
+    if raw < high:
+        return PARTIAL_AT + (GOOD_AT - PARTIAL_AT) * (raw - low) / (high - low)
+    return GOOD_AT + (10.0 - GOOD_AT) * (raw - high) / (10.0 - high)
 
 
-def score_of(coverages: list[float], false_statements: int) -> float:
+def score_of(coverages: list[float], false_statements: int, mode: str = "deterministic") -> float:
     """The 0-10 score from the key points' coverage and the number of false statements."""
     if not coverages:
         return 0.0
@@ -79,7 +86,7 @@ def score_of(coverages: list[float], false_statements: int) -> float:
     if false_statements:
         shown = WRONG_CEILING * raw / 10.0 - EXTRA_FALSE_PENALTY * (false_statements - 1)
     else:
-        shown = _calibrated(raw)
+        shown = _calibrated(raw, mode)
     return round(max(0.0, min(10.0, shown)), 2)
 
 

@@ -342,7 +342,7 @@ class Grader:
                 )
             )
             coverages.append(value)
-        score = combine.score_of(coverages, false_statements)
+        score = combine.score_of(coverages, false_statements, mode)
         return Grade(
             score=score,
             band=combine.band_of(score, false_statements),
