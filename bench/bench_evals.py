@@ -84,7 +84,7 @@ def offline(out: Path) -> dict[str, Any]:
     return figures
 
 
-def embedded(ablation: Path, out: Path) -> dict[str, Any]:
+def embedded(ablation: Path, out: Path, notes: list[str]) -> dict[str, Any]:
     from mltutor.evals.ablate import summarize_grid
     from mltutor.evals.reports import compare, summarize
 
@@ -101,6 +101,7 @@ def embedded(ablation: Path, out: Path) -> dict[str, Any]:
             "key_points_covered": _metric(s, "key points covered"),
             "math_failed_share": _metric(s, "math failed"),
             "math_claims_per_answer": _metric(s, "math claims"),
+            "grader_math_wrong_share": _metric(s, "grader math wrong"),
             "citation_support": _metric(s, "citation support"),
             "seconds_per_answer": _metric(s, "seconds"),
             "completion_tokens": _metric(s, "completion tokens"),
@@ -116,7 +117,7 @@ def embedded(ablation: Path, out: Path) -> dict[str, Any]:
         "cells": cells,
         "best": a.best,
         "cheapest_within_ci": a.cheapest_within_ci,
-        "notes": a.notes,
+        "notes": a.notes + notes,
         "machine": _machine(),
     }
     runs = {c.cell: Path(c.run_dir) for c in a.cells}
@@ -138,11 +139,14 @@ def main() -> None:
     sub.add_parser("offline")
     e = sub.add_parser("embedded")
     e.add_argument("--ablation", type=Path, required=True)
+    e.add_argument(
+        "--note", action="append", default=[], help="a caveat to record with the figures"
+    )
     args = p.parse_args()
     if args.what == "offline":
         figures = offline(RESULTS / "evals_offline.json")
     else:
-        figures = embedded(args.ablation, RESULTS / "evals_embedded.json")
+        figures = embedded(args.ablation, RESULTS / "evals_embedded.json", args.note)
     print(json.dumps(figures, indent=2, ensure_ascii=False)[:4000])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from mltutor.evals.ablate import AblationSummary
@@ -214,6 +215,9 @@ def _ablation_rows(a: AblationSummary) -> list[list[str]]:
     return rows
 
 
+_ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
+"""Colour codes plotext writes even with the plain theme (they would litter Markdown)."""
+
 ABLATION_COLUMNS = ["cell", "score", "seconds/answer", "tokens/answer", "n", "errors", ""]
 
 
@@ -240,7 +244,7 @@ def plot(a: AblationSummary, width: int = 72, height: int = 18, *, cost: str = "
     plt.xlabel(f"{cost} per answer")
     plt.ylabel(a.metric)
     plt.title(f"{a.metric} vs {cost} per answer")
-    return str(plt.build())
+    return _ANSI_RE.sub("", str(plt.build()))
 
 
 def print_ablation(a: AblationSummary, console: Console) -> None:
