@@ -79,7 +79,8 @@ def test_thousand_cases_concurrency_16_kill_and_resume(tmp_path: Path) -> None:
 
         resumed = _child(str(suite), str(run_dir), server.url, "--resume", "--concurrency", "16")
         out, err = resumed.communicate(timeout=300)
-        assert resumed.returncode == 0, err
+        errors = [r for r in RunDir.open(run_dir).records() if r.status == "error"]
+        assert resumed.returncode == 0, (out[-2000:], err[-2000:], errors[:3])
         outcome = json.loads(out.strip().splitlines()[-1])
         assert outcome["remaining"] == 0 and outcome["errors"] == 0
         asked = len(server.chat_requests)
