@@ -369,6 +369,24 @@ def run(server: EmbeddedServer, results: dict[str, Any]) -> None:
         "baseline_ttft_s": baseline,
     }
 
+    # closed while the prompt is still being read (before any token): the server notices through
+    # its 1 s SSE pings and stops at the end of the current prompt step
+    prefill_idle = []
+    for _ in range(RUNS):
+        stream = client.chat.completions.create(
+            model=model,
+            messages=[{"role": "user", "content": nonce() + NOTE * 8 + "Summarise."}],
+            max_tokens=50,
+            stream=True,
+        )
+        time.sleep(1.0)
+        stream.close()
+        t0 = time.perf_counter()
+        while slots_busy(root):
+            time.sleep(0.02)
+        prefill_idle.append(time.perf_counter() - t0)
+    results["cancel"]["during_prefill_server_idle_after_close_s"] = prefill_idle
+
     done: list[float] = []
 
     def ask(i: int) -> None:

@@ -32,7 +32,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--slots", type=int, default=1)
     p.add_argument("--context", type=int, default=4096, help="context tokens per slot")
     p.add_argument("--prompt-cache-mib", type=int, default=256)
-    p.add_argument("--batch", type=int, default=256, help="prompt tokens per decoding step")
+    p.add_argument("--batch", type=int, default=128, help="prompt tokens per decoding step")
     return p.parse_args(argv)
 
 
@@ -58,6 +58,10 @@ def build_params(args: argparse.Namespace) -> object:
     params.chat_template = CHAT_TEMPLATE
     params.use_jinja = True
     params.fit_params = False  # sizes are explicit; the fitting pass costs ~1 s at start
+    # an SSE comment every second while a streamed request waits (for instance while the prompt is
+    # read): writing it is how the server notices a closed connection, and cancels, before the
+    # first token; measured: cancelled 2 s after the close instead of at the end of the prompt
+    params.sse_ping_interval = 1
     params.endpoint_metrics = True
     params.ui = False
     return params
