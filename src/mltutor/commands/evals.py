@@ -278,6 +278,26 @@ def cmd_ablate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- rescore --------------------------------------------------------------------------------------
+
+
+def cmd_rescore(args: argparse.Namespace) -> int:
+    from mltutor.evals.errors import EvalError
+    from mltutor.evals.rescore import rescore_path
+
+    out = Path(args.out) if args.out else DEFAULT_OUT
+    source = Path(args.run).expanduser()
+    if not source.exists() and (out / args.run).exists():
+        source = out / args.run
+    try:
+        target = rescore_path(source, out, _settings(args))
+    except EvalError as exc:
+        return error(exc.message)
+    print(f"re-graded: {target}  (report: mltutor eval report {target})", file=sys.stderr)
+    print(target)
+    return EXIT_OK
+
+
 # -- parser ----------------------------------------------------------------------------------------
 
 
@@ -373,6 +393,15 @@ def register(sub: Any) -> None:
         "--out", metavar="DIR", help=f"where to look for run ids (default ./{DEFAULT_OUT})"
     )
     rep.set_defaults(func=cmd_report)
+
+    rs = esub.add_parser(
+        "rescore", help="grade a run's (or an ablation's) stored answers again, with today's grader"
+    )
+    rs.add_argument("run", help="run or ablation directory (or a run id under --out)")
+    rs.add_argument(
+        "--out", metavar="DIR", help=f"where the new run goes (default ./{DEFAULT_OUT})"
+    )
+    rs.set_defaults(func=cmd_rescore)
 
     ab = esub.add_parser("ablate", help="the compute grid: --best-of 1,2,4 --verify on,off")
     _run_flags(ab, grid=True)

@@ -295,6 +295,7 @@ def summarize_grid(path: Path) -> AblationSummary:
     grid = read_grid(path)
     rows: list[CellResult] = []
     notes: list[str] = []
+    fingerprints: set[str | None] = set()
     metric = ""
     for cell in grid.cells:
         cell_dir = path / cell.name
@@ -303,6 +304,7 @@ def summarize_grid(path: Path) -> AblationSummary:
             continue
         s = summarize(cell_dir)
         metric = s.primary
+        fingerprints.add(s.manifest.grader.get("fingerprint"))
         latest = RunDir.open(cell_dir).latest()
         ok = [latest[c] for c in s.manifest.case_ids if c in latest and latest[c].status == "ok"]
         scores = [r.metrics.get(s.primary) for r in ok]
@@ -325,6 +327,11 @@ def summarize_grid(path: Path) -> AblationSummary:
             notes.append(f"{cell.name}: {s.errors} case(s) ended in an error (not scored)")
         if s.pending:
             notes.append(f"{cell.name}: {s.pending} case(s) not run yet")
+    if len(fingerprints - {None}) > 1:
+        notes.append(
+            "the cells were scored by different grader versions: re-grade the ablation with "
+            "`mltutor eval rescore` before comparing them"
+        )
     summary = AblationSummary(
         path=str(path), suite=grid.suite, metric=metric, cells=rows, notes=notes
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import secrets
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -89,4 +90,24 @@ def new_run_id(suite: Suite, config: RunConfig) -> str:
     return f"{suite.name}-{config.solver}{extra}-{stamp}-{secrets.token_hex(2)}"
 
 
-__all__ = ["Resources", "make_manifest", "new_run_id", "now"]
+class LockedGrader:
+    """The grader behind a lock: workers grade one answer at a time (its caches and the embedder
+    are not promised to be thread-safe; grading is CPU-bound, so nothing is lost)."""
+
+    def __init__(self, grader: Any) -> None:
+        self.grader = grader
+        self._lock = threading.Lock()
+
+    def grade(self, question: str, answer: str, **kwargs: Any) -> Any:
+        with self._lock:
+            return self.grader.grade(question, answer, **kwargs)
+
+    def check_statements(self, sentences: list[str], evidence: list[str], **kwargs: Any) -> Any:
+        with self._lock:
+            return self.grader.check_statements(sentences, evidence, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:  # questions, matcher, ... for the tutor's graph
+        return getattr(self.grader, name)
+
+
+__all__ = ["LockedGrader", "Resources", "make_manifest", "new_run_id", "now"]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mltutor.evals.bundled import load_suite
-from mltutor.evals.context import Resources, make_manifest, new_run_id
+from mltutor.evals.context import LockedGrader, Resources, make_manifest, new_run_id
 from mltutor.evals.errors import RunError
 from mltutor.evals.records import Manifest, ModelInfo, RunConfig
 from mltutor.evals.rundir import RunDir
@@ -62,26 +62,6 @@ def check_solver(suite: Suite, solver: str | None) -> str:
     return solver
 
 
-class LockedGrader:
-    """The grader behind a lock: workers grade one answer at a time (its caches and the embedder
-    are not promised to be thread-safe; grading is CPU-bound, so nothing is lost)."""
-
-    def __init__(self, grader: Any) -> None:
-        self.grader = grader
-        self._lock = threading.Lock()
-
-    def grade(self, question: str, answer: str, **kwargs: Any) -> Any:
-        with self._lock:
-            return self.grader.grade(question, answer, **kwargs)
-
-    def check_statements(self, sentences: list[str], evidence: list[str], **kwargs: Any) -> Any:
-        with self._lock:
-            return self.grader.check_statements(sentences, evidence, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:  # questions, matcher, ... for the tutor's graph
-        return getattr(self.grader, name)
-
-
 def _locked(fn: Callable[..., Any]) -> Callable[..., Any]:
     lock = threading.Lock()
 
@@ -124,12 +104,16 @@ def build_resources(
                 notes_retriever(settings.data_dir, settings.chroma_url, lambda m, f: report(m))
             )
         grader = injected.grader
+        fingerprint = None
         judge_info = None
         if config.judge:
             judge = judge or model
             judge_info = ModelInfo(name=getattr(judge, "name", ""))
         if grader is None and suite.kind in ("qa", "grading"):
             from mltutor.agent.grading import create_grader
+            from mltutor.evals.provenance import grader_fingerprint
+
+            fingerprint = grader_fingerprint()
 
             grader = LockedGrader(
                 create_grader(
@@ -143,6 +127,7 @@ def build_resources(
                 "mode": "judge" if config.judge else "deterministic",
                 "judge_model": judge_info.name if judge_info else None,
                 "implementation": type(getattr(grader, "grader", grader)).__name__,
+                "fingerprint": fingerprint,
             }
             if grader is not None
             else {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import subprocess
@@ -71,4 +72,16 @@ def settings_summary(settings: Settings) -> dict[str, Any]:
     return data
 
 
-__all__ = ["git_revision", "machine_summary", "settings_summary"]
+def grader_fingerprint() -> str:
+    """sha256 over the grader's source files: two runs with one fingerprint were graded alike."""
+    import mltutor.agent.grading as grading
+
+    root = Path(grading.__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(root.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+__all__ = ["git_revision", "grader_fingerprint", "machine_summary", "settings_summary"]

@@ -111,6 +111,11 @@ def print_comparison(c: Comparison, console: Console, *, percent: bool = False) 
 
     if not c.same_suite:
         console.print("[yellow]the runs used different suites: pairing by case id only[/]")
+    if c.same_grader is False:
+        console.print(
+            "[yellow]different grader versions scored the two runs: scores are not comparable; "
+            "re-grade both with `mltutor eval rescore`[/]"
+        )
     t = Table(title=f"paired comparison vs {c.other_run} ({c.pairs} cases)", title_justify="left")
     t.add_column("")
     t.add_column(c.metric)
@@ -162,6 +167,12 @@ def markdown(s: RunSummary, comparison: Comparison | None = None) -> str:
         out += ["", f"## Paired comparison vs `{c.other_run}` ({c.pairs} cases)", ""]
         if not c.same_suite:
             out += ["*The runs used different suites: pairing by case id only.*", ""]
+        if c.same_grader is False:
+            out += [
+                "*Different grader versions scored the two runs: re-grade both with "
+                "`mltutor eval rescore` before reading the difference.*",
+                "",
+            ]
         out += [f"| | {c.metric} |", "|---|---|"]
         out += [
             f"| this run | {fmt(c.this, pct)} |",

@@ -128,6 +128,9 @@ class Comparison(_Model):
     """The primary metric compared."""
     same_suite: bool
     """Whether both runs used the same suite (hash); pairing by id is meaningful only then."""
+    same_grader: bool | None = None
+    """Whether one grader version scored both (its source fingerprint); None when unknown. Scores
+    from different versions are not comparable: re-grade with ``mltutor eval rescore``."""
     pairs: int
     """Cases both runs scored."""
     this: Estimate
@@ -274,6 +277,7 @@ def compare(this_path: Path, other_path: Path) -> Comparison:
         other_run=str(other_path),
         metric=key,
         same_suite=m1.suite.hash == m2.suite.hash,
+        same_grader=_same_grader(m1, m2),
         pairs=len(ids),
         this=mean_ci(a),
         other=mean_ci(b),
@@ -292,6 +296,11 @@ def compare(this_path: Path, other_path: Path) -> Comparison:
         ),
         seconds=mean_ci(seconds),
     )
+
+
+def _same_grader(a: Manifest, b: Manifest) -> bool | None:
+    fa, fb = a.grader.get("fingerprint"), b.grader.get("fingerprint")
+    return None if not fa or not fb else fa == fb
 
 
 def report_json(summary: RunSummary, comparison: Comparison | None = None) -> dict[str, Any]:

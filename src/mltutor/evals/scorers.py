@@ -39,6 +39,9 @@ from mltutor.evals.suites import (
 )
 from mltutor.tools.limits import ToolLimits
 
+HIT_TEXT_KEPT = 1500
+"""Characters of each retrieved note kept in a qa record (for citation support when re-grading)."""
+
 
 class MetricSpec(BaseModel):
     """How a report aggregates one metric."""
@@ -285,6 +288,11 @@ def score_qa(
         "tokens_estimated": solution.tokens_estimated,
         "model_calls": solution.model_calls,
         "solver": solution.trace,
+        # the retrieved notes an answer's [n] refers to, so the answer can be graded again later
+        "hits": [
+            h.model_copy(update={"text": h.text[:HIT_TEXT_KEPT]}).model_dump()
+            for h in solution.hits
+        ],
     }
     return metrics, details
 
