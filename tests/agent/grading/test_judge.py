@@ -71,15 +71,24 @@ def test_the_judge_is_asked_once_reference_guided_at_temperature_zero_with_a_sch
     assert grade.score > grader.grade(L1_QUESTION, L1_PARTIAL).score
 
 
-def test_a_judge_contradiction_with_a_quote_makes_the_answer_wrong(
-    settings: Settings, notes: list[Note], search: LexicalSearch
+def test_a_judge_contradiction_lowers_coverage_and_can_make_the_answer_wrong(
+    settings: Settings, notes: list[Note], search: LexicalSearch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     verdicts = ["covered", "contradicted", "missing", "missing", "missing"]
-    model = RecordingModel([Completion(content=reply(verdicts, quote="tends to make them sparse"))])
-    grade = judged(settings, notes, search, model).grade(L1_QUESTION, L1_PARTIAL)
-    assert grade.key_points[1].verdict == "contradicted"
-    assert grade.key_points[1].evidence == "tends to make them sparse"
-    assert grade.band == "wrong"
+    quote = "tends to make them sparse"
+    covered = reply(["covered", "covered", "missing", "missing", "missing"], quote=quote)
+    model = RecordingModel([Completion(content=reply(verdicts, quote=quote))])
+    flagged = judged(settings, notes, search, model).grade(L1_QUESTION, L1_PARTIAL)
+    model = RecordingModel([Completion(content=covered)])
+    credited = judged(settings, notes, search, model).grade(L1_QUESTION, L1_PARTIAL)
+    assert flagged.score < credited.score  # "contradicted" is not covered
+    assert flagged.band != "wrong"  # by default the small judge alone cannot make it wrong
+    monkeypatch.setattr("mltutor.agent.grading.grader.JUDGE_CONTRADICTS", True)
+    model = RecordingModel([Completion(content=reply(verdicts, quote=quote))])
+    trusted = judged(settings, notes, search, model).grade(L1_QUESTION, L1_PARTIAL)
+    assert trusted.key_points[1].verdict == "contradicted"
+    assert trusted.key_points[1].evidence == quote
+    assert trusted.band == "wrong"
 
 
 @pytest.mark.parametrize(

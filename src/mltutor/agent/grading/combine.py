@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from mltutor.agent.grading.records import Band
 
-JUDGE_WEIGHT = 0.5
-"""Share of the judge's verdict in a key point's coverage in combined mode."""
+JUDGE_WEIGHT = 0.25
+"""Share of the judge's verdict in a key point's coverage in combined mode (tune split, embedded
+judge: 0.25 ordered as well as 0.1 and better than 0.5/0.75 on bands; see bench/results)."""
 WRONG_CEILING = 2.0
 """A contradicted answer scores at most this (its coverage scaled into [0, 2]): below any answer
 that states something and nothing false."""

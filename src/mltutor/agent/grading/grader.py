@@ -49,6 +49,11 @@ from mltutor.tools.limits import DEFAULT_LIMITS, ToolLimits
 
 MAX_ANSWER_CHARS = 6000
 """Longer answers are cut here (with a note): grading time stays bounded."""
+JUDGE_CONTRADICTS = False
+"""Whether the judge's "contradicted" (with a quote from the answer) can make an answer wrong. Off:
+on the tune split the embedded 1.5B judge flagged correct statements more often than false ones
+(combined ordering 0.963 with, 1.0 without, on the tune questions it graded); its "contradicted"
+still counts as not covered."""
 QUOTE_RECALL = 0.6
 """Share of a judge quote's words that must be in the answer for the quote to count."""
 RESTATES_QUESTION = 0.8
@@ -299,7 +304,8 @@ class Grader:
             contradiction = found.contradictions.get(i) if mode != "judge" else None
             wrong = found.math_points.get(i) if mode != "judge" else None
             judge_says_false = (
-                jv is not None
+                JUDGE_CONTRADICTS
+                and jv is not None
                 and jv.verdict == "contradicted"
                 and quoted
                 and (mode == "judge" or det < COVERED)
