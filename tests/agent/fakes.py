@@ -93,3 +93,16 @@ def tool_completion(name: str, args: dict[str, Any]) -> Completion:
 
 def malformed() -> ProviderError:
     return ProviderError("the model sent tool arguments that are not JSON", "malformed_tool_call")
+
+
+def plain(value: Any) -> Any:
+    """State with its typed records as dicts, for terse assertions."""
+    from pydantic import BaseModel
+
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value

@@ -6,14 +6,13 @@ import threading
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 from mltutor.agent.errors import Cancelled, ProviderError
 from mltutor.agent.events import Citation
 from mltutor.agent.tutor.graph import build_graph
 from mltutor.agent.tutor.state import RunContext
 from mltutor.agent.tutor.toolbox import ToolBox
-from tests.agent.fakes import ScriptedChatModel, malformed, tool_completion
+from tests.agent.fakes import ScriptedChatModel, malformed, plain, tool_completion
 
 CALCULUS_HIT = Citation(
     label="calculus § Product rule",
@@ -41,17 +40,6 @@ def run(model: Any, question: str, **ctx: Any) -> tuple[dict[str, Any], list[Any
         else:
             state = plain(chunk)
     return state, events
-
-
-def plain(value: Any) -> Any:
-    """State with its typed records as dicts, for terse assertions."""
-    if isinstance(value, BaseModel):
-        return value.model_dump()
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def types(events: list[Any]) -> list[str]:

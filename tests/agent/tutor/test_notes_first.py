@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
-
 from mltutor.agent.events import Citation
 from mltutor.agent.tutor.graph import build_graph
 from mltutor.agent.tutor.lead import heading_answers, language_of, trim
@@ -19,7 +17,7 @@ from mltutor.agent.tutor.prose import sentences_of
 from mltutor.agent.tutor.state import RunContext
 from mltutor.agent.tutor.toolbox import ToolBox, grounded, numbers_in
 from mltutor.knowledge.questions import Question
-from tests.agent.fakes import ScriptedChatModel
+from tests.agent.fakes import ScriptedChatModel, plain
 
 L1 = Question(
     id="regularization-1",
@@ -118,16 +116,6 @@ class KeywordChecker:
             else:
                 out.append(Verdict(s, "unsupported"))
         return out
-
-
-def plain(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump()
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def run(
