@@ -244,7 +244,7 @@ def qa_rubric(case: QACase) -> Any:
     return Rubric(
         question=case.question,
         topic=case.topic or None,
-        source="bank",
+        source="suite",
         key_points=list(case.key_points),
         reference=case.reference_answer,
         language=case.language,

@@ -241,7 +241,7 @@ class Grader:
             refs,
             allowed_numbers=allowed,
             misconceptions=beliefs,
-            numbers=rubric.source == "bank",  # notes sections hold other examples' numbers
+            numbers=rubric.source != "notes",  # notes sections hold other examples' numbers
             question=rubric.question,
             reference_texts=ref_texts,
         )

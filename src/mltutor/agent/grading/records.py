@@ -14,7 +14,7 @@ Band = Literal["good", "partial", "wrong"]
 PointVerdict = Literal["covered", "missing", "contradicted"]
 MathStatus = Literal["ok", "wrong", "unverifiable"]
 Mode = Literal["deterministic", "judge", "combined"]
-RubricSource = Literal["bank", "notes"]
+RubricSource = Literal["bank", "notes", "suite"]
 Language = Literal["en", "ru"]
 
 
@@ -32,7 +32,8 @@ class Rubric(_Record):
     topic: str | None = None
     """Topic slug of the bank question or of the best-matching note."""
     source: RubricSource = "bank"
-    """``bank``: a bank question's key points; ``notes``: built from the best-matching note sections."""
+    """``bank``: a bank question's key points; ``notes``: built from the best-matching note sections;
+    ``suite``: key points the caller supplied (an eval suite's own case)."""
     key_points: list[str] = Field(default_factory=list)
     """Short statements a good answer must contain, in ``language``."""
     reference: str = ""
