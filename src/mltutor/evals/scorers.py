@@ -176,24 +176,51 @@ class Grader(Protocol):
 # -- qa ------------------------------------------------------------------------------------------
 
 _CITE_RE = re.compile(r"\[(\d{1,2})\]")
-_SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+|\n+")
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+")
+_LEADING_CITES_RE = re.compile(r"^(?:\[\d{1,2}\][ \t]*)+")
 _WORD_RE = re.compile(r"[^\W\d_]{3,}")
+_APPARATUS_RE = re.compile(
+    r"^(?:"
+    r"[*_]+\(.*\)[*_]+"  # "*(2 statement(s) that contradict the notes ([1]) were removed ...)*"
+    r"|[*_]*\s*(?:sources?|источник(?:и)?)\s*[*_]*\s*:.*"  # "Source: [1] label"
+    r"|[*_]*\s*†.*"  # the footnote under sentences marked †
+    r"|\*\*(?:from our notes|из наших конспектов)\*\*\s*\(\[\d{1,2}\][^\n]*\):?"  # a lead's header
+    r"|\*\*(?:computed by mltutor's tools|посчитано инструментами mltutor):?\*\*:?"
+    r")$",
+    re.IGNORECASE,
+)
+"""Lines of the tutor's own apparatus (``agent/tutor/answer.py``, ``lead.py``): they carry ``[n]``
+but claim nothing about a note, so they are not cited sentences."""
 
 
 def cited_sentences(answer: str, hits: Sequence[Citation]) -> list[tuple[str, list[int]]]:
     """Sentences of ``answer`` that cite retrieved notes: (sentence without markers, 1-based hits).
 
-    The tutor's own "Source: [1] ..." line is a reference, not a claim, and is left out.
+    The tutor's apparatus is left out: the "Source: [1] ..." line, a lead's "From our notes ([1]
+    ...):" header, the "*(... removed from this answer.)*" note (it names the notes a removed
+    statement contradicted) and the † footnote. A marker written after the full stop ("... zero.
+    [1]") belongs to the sentence before it.
     """
-    out = []
-    for raw in _SENTENCE_END_RE.split(answer):
-        sentence = raw.strip().lstrip("-*•>#").strip()
-        if not sentence or sentence.startswith(("Source:", "Источник:", "*(")):
+    pieces: list[str] = []
+    for line in answer.splitlines():
+        line = line.strip()
+        if not line or _APPARATUS_RE.match(line):
             continue
+        for raw in _SENTENCE_END_RE.split(line):
+            raw = raw.strip()
+            lead = _LEADING_CITES_RE.match(raw)
+            if lead and pieces:  # "... zero. [1] Next sentence": [1] cites the sentence before
+                pieces[-1] += " " + lead.group(0).strip()
+                raw = raw[lead.end() :].strip()
+            if raw:
+                pieces.append(raw)
+    out = []
+    for piece in pieces:
+        sentence = piece.lstrip("-*•>#").strip()
         numbers = sorted({int(n) for n in _CITE_RE.findall(sentence) if 1 <= int(n) <= len(hits)})
         if not numbers:
             continue
-        text = _CITE_RE.sub("", sentence).strip()
+        text = re.sub(r"\s+(?=[.,;:!?])", "", _CITE_RE.sub("", sentence).replace("†", "")).strip()
         if len(_WORD_RE.findall(text)) >= 3:
             out.append((text, numbers))
     return out
