@@ -31,7 +31,7 @@ from mltutor.knowledge.index import (
 from mltutor.knowledge.lexical import LexicalIndex
 from mltutor.knowledge.material import MaterialIndex
 from mltutor.knowledge.notes import notes_fingerprint, resolve_notes_dir
-from mltutor.knowledge.retrieval import Hit, SearchFilter, hybrid_search
+from mltutor.knowledge.retrieval import Hit, SearchFilter, cap_query, hybrid_search
 from mltutor.knowledge.user_material import Manifest, UserDoc, manifest_name
 
 Progress = Callable[[str], None]
@@ -200,8 +200,13 @@ class KnowledgeBase:
         interview question must not leak); ``kinds``: only chunks of these kinds (``summary``,
         ``section``, ``question``, ``user``). Both filter before the top ``k`` is taken, so ``k``
         hits still come back when enough others match. ``language`` (``en``/``ru``) prefers chunks
-        in that language without excluding the others.
+        in that language without excluding the others. A query longer than
+        :data:`~mltutor.knowledge.retrieval.MAX_QUERY_CHARS` is cut to that length, and the cut is
+        reported through ``progress`` (a pasted page still finds its topic; memory stays bounded).
         """
+        query, cut = cap_query(query)
+        if cut is not None:
+            self.progress(cut)
         known = self.topics()
         if topic is not None and topic not in known:
             raise KnowledgeError(f"unknown topic {topic!r}; known topics: {', '.join(known)}")
