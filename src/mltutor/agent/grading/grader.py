@@ -17,6 +17,7 @@ import numpy as np
 
 from mltutor.agent.errors import NoRubricError
 from mltutor.agent.grading import combine
+from mltutor.agent.grading.apparatus import strip_apparatus
 from mltutor.agent.grading.contradiction import Contradiction, find_contradictions, reference_units
 from mltutor.agent.grading.coverage import COVERED, Embed, cover, stretches
 from mltutor.agent.grading.formulas import answer_formulas, check_formulas, reference_formulas
@@ -171,6 +172,9 @@ class Grader:
         start = time.perf_counter()
         notes: list[str] = []
         text = answer if isinstance(answer, str) else ""
+        text, apparatus = strip_apparatus(text)
+        if apparatus:
+            notes.append("not graded: the tutor's " + ", ".join(apparatus))
         if len(text) > MAX_ANSWER_CHARS:
             notes.append(
                 f"the answer was cut at {MAX_ANSWER_CHARS} characters (it has {len(text)}); "
