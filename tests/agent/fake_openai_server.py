@@ -4,7 +4,10 @@ It speaks just enough of the chat-completions protocol for the ``openai`` client
 ``POST /v1/chat/completions`` as one JSON body or as SSE chunks (``"stream": true``). Each chat request
 takes the next scripted :class:`Reply` from a queue, so a test states exactly what the "model" does:
 answer text, call tools, send tool-call arguments that are not JSON, fail with 401/404/429/5xx, answer
-too late, or drop the connection in the middle of a stream. Every request is recorded, so tests can
+too late, or drop the connection in the middle of a stream. Usage is sent like a real server's: in every
+non-streamed answer, and in a last chunk without choices when a stream asks for it
+(``stream_options={"include_usage": true}``); ``reject_stream_options=True`` plays a server that
+answers HTTP 400 to that option. Every request is recorded, so tests can
 assert what the client sent (model, ``tool_choice``, number of attempts).
 
 Usage::
@@ -202,6 +205,12 @@ class RecordedRequest:
         return bool(isinstance(self.body, dict) and self.body.get("stream"))
 
     @property
+    def include_usage(self) -> bool:
+        """The request asks for usage in the stream's last chunk."""
+        options = self.body.get("stream_options") if isinstance(self.body, dict) else None
+        return bool(isinstance(options, dict) and options.get("include_usage"))
+
+    @property
     def messages(self) -> list[dict[str, Any]]:
         return list(self.body.get("messages", [])) if isinstance(self.body, dict) else []
 
@@ -214,9 +223,17 @@ class FakeOpenAIServer:
     ``unscripted``), so a test that under-scripts fails loudly.
     """
 
-    def __init__(self, *, models: Iterable[str] = (DEFAULT_MODEL,), default: Reply | None = None):
+    def __init__(
+        self,
+        *,
+        models: Iterable[str] = (DEFAULT_MODEL,),
+        default: Reply | None = None,
+        reject_stream_options: bool = False,
+    ):
         self.models = list(models)
         self.default = default
+        self.reject_stream_options = reject_stream_options
+        """Answer HTTP 400 to any request carrying ``stream_options`` (without using the script)."""
         self._lock = threading.Lock()
         self._queue: deque[ReplySource] = deque()
         self._requests: list[RecordedRequest] = []
@@ -375,6 +392,11 @@ class _Handler(BaseHTTPRequestHandler):
                 404, {"error": {"message": f"no route {self.path}", "type": "not_found"}}
             )
             return
+        body = request.body if isinstance(request.body, dict) else {}
+        if self.owner.reject_stream_options and "stream_options" in body:
+            message = "Unrecognized request argument supplied: stream_options"
+            self._send_json(400, {"error": {"message": message, "type": "invalid_request"}})
+            return
         reply = self.owner._next_reply(request)
         try:
             self._answer(request, reply)
@@ -419,7 +441,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         model = reply.model or request.model or DEFAULT_MODEL
         if request.stream:
-            self._stream(reply, model)
+            self._stream(reply, model, include_usage=request.include_usage)
         else:
             self._send_json(200, _completion(reply, model), headers=reply.headers)
 
@@ -453,7 +475,7 @@ class _Handler(BaseHTTPRequestHandler):
         data = payload if isinstance(payload, str) else json.dumps(payload)
         self._chunk(f"data: {data}\n\n".encode())
 
-    def _stream(self, reply: Reply, model: str) -> None:
+    def _stream(self, reply: Reply, model: str, *, include_usage: bool = False) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
@@ -490,6 +512,8 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.tool_calls:
                 self._event(chunk({"tool_calls": _tool_calls_json(reply.tool_calls, indexed=True)}))
             self._event(chunk({}, reply.finish_reason or "stop"))
+            if include_usage:  # OpenAI's form: a last chunk with no choices
+                self._event({**chunk({}), "choices": [], "usage": _usage(reply)})
             self._event("[DONE]")
             self._chunk(b"")
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
@@ -523,10 +547,6 @@ def _completion(reply: Reply, model: str) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": reply.content}
     if reply.tool_calls:
         message["tool_calls"] = _tool_calls_json(reply.tool_calls)
-    usage = dict(reply.usage or {"prompt_tokens": 10, "completion_tokens": 5})
-    usage.setdefault(
-        "total_tokens", usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)
-    )
     return {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
@@ -535,5 +555,13 @@ def _completion(reply: Reply, model: str) -> dict[str, Any]:
         "choices": [
             {"index": 0, "message": message, "finish_reason": reply.finish_reason or "stop"}
         ],
-        "usage": usage,
+        "usage": _usage(reply),
     }
+
+
+def _usage(reply: Reply) -> dict[str, int]:
+    usage = dict(reply.usage or {"prompt_tokens": 10, "completion_tokens": 5})
+    usage.setdefault(
+        "total_tokens", usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)
+    )
+    return usage

@@ -9,6 +9,7 @@ from mltutor.agent.llm.chat import ChatModel, Completion, Message, ToolCall
 from mltutor.agent.llm.connect import Connected, connect_models, probe
 from mltutor.agent.llm.endpoint import EndpointConfig, resolve_endpoints
 from mltutor.agent.llm.openai_chat import OpenAIChatModel, json_response_format
+from mltutor.agent.llm.usage import Usage, UsageScope, current_usage, usage_scope
 
 __all__ = [
     "ChatModel",
@@ -18,8 +19,12 @@ __all__ = [
     "Message",
     "OpenAIChatModel",
     "ToolCall",
+    "Usage",
+    "UsageScope",
     "connect_models",
+    "current_usage",
     "json_response_format",
     "probe",
     "resolve_endpoints",
+    "usage_scope",
 ]

@@ -37,6 +37,7 @@ from mltutor.agent.llm.translate import (
     retry_after,
     translate_error,
 )
+from mltutor.agent.llm.usage import record_call, rejects_stream_options
 
 if TYPE_CHECKING:
     import openai
@@ -102,8 +103,12 @@ class OpenAIChatModel:
     and rebuilt whenever ``before_request`` reports a different URL.
 
     ``default_max_tokens`` is sent when a call names no ``max_tokens`` (every request has a budget).
+    Every call's token usage is recorded in the open :mod:`~mltutor.agent.llm.usage` scope.
     ``sleep`` and ``rng`` exist so tests can observe backoff waits without waiting.
     """
+
+    reports_usage = True
+    """Calls record their own usage (a wrapper that meters fakes must not count them again)."""
 
     def __init__(
         self,
@@ -122,6 +127,7 @@ class OpenAIChatModel:
         self._lock = threading.Lock()
         self._client: openai.OpenAI | None = None
         self._client_url: str | None = None
+        self._stream_usage = True  # streams ask for usage until the server rejects stream_options
 
     @property
     def name(self) -> str:
@@ -169,7 +175,12 @@ class OpenAIChatModel:
         if response_format is not None:
             params["response_format"] = response_format
         response, url = self._call(lambda client: client.chat.completions.create(**params))
-        return self._parse(response, url)
+        completion = self._parse(response, url)
+        produced = len(completion.content) + sum(
+            len(json.dumps(c.arguments)) + len(c.name) for c in completion.tool_calls
+        )
+        record_call(completion.usage, messages, produced)
+        return completion
 
     def stream(
         self,
@@ -187,7 +198,8 @@ class OpenAIChatModel:
         """
         params = self._params(messages, temperature, max_tokens)
         params["stream"] = True
-        chunks, url = self._call(lambda client: client.chat.completions.create(**params))
+        chunks, url = self._open_stream(params)
+        usage: Any = None
         events = 0
         decoder = EntityDecoder() if self._config.embedded else None
         # a server that ignores max_tokens must not stream forever: stop reading well past it
@@ -197,6 +209,8 @@ class OpenAIChatModel:
         try:
             for chunk in chunks:
                 events += 1
+                # the usage chunk (stream_options) comes last, with no choices
+                usage = getattr(chunk, "usage", None) or usage
                 choices = getattr(chunk, "choices", None)
                 if not choices:
                     continue
@@ -220,6 +234,7 @@ class OpenAIChatModel:
             raise error from exc
         finally:
             chunks.close()
+            record_call(usage, messages, sent)
         if events == 0:
             raise ProviderError(
                 f"the model server at {url} ended the stream without sending anything — check that "
@@ -243,6 +258,21 @@ class OpenAIChatModel:
         if budget is not None:
             params["max_tokens"] = budget
         return params
+
+    def _open_stream(self, params: dict[str, Any]) -> tuple[Any, str]:
+        """Open a stream asking for usage in its last chunk; a server that rejects
+        ``stream_options`` (HTTP 400/422 naming it) is asked again without it, once, and never again."""
+        if not self._stream_usage:
+            return self._call(lambda client: client.chat.completions.create(**params))
+        asked = {**params, "stream_options": {"include_usage": True}}
+        try:
+            return self._call(lambda client: client.chat.completions.create(**asked))
+        except ProviderError as exc:
+            if not rejects_stream_options(exc.__cause__):
+                raise
+            self._stream_usage = False
+            log.info("%s: the server rejects stream_options; streams are estimated", self.name)
+            return self._call(lambda client: client.chat.completions.create(**params))
 
     def _call(self, request: Callable[[openai.OpenAI], T]) -> tuple[T, str]:
         """Run ``request`` with retries; returns its result and the URL that answered."""
