@@ -2,8 +2,10 @@
 
 Each has one source of truth and is read from it, never copied: ``bank`` from the notes' questions
 (English, plus Russian where the note has it), ``retrieval`` from ``retrieval_queries_*.jsonl`` (the
-files :mod:`mltutor.evals.retrieval_eval` uses), ``grading`` from ``grading.jsonl``. ``derivations``
-is ``data/derivations.jsonl``, converted from the checker's test corpora (a test keeps the two equal).
+files :mod:`mltutor.evals.retrieval_eval` uses), ``grading`` from ``grading.jsonl``, ``conceptual``
+from ``conceptual_{tune,report}.jsonl`` (each split is also a suite of its own, ``conceptual-tune``
+and ``conceptual-report``). ``derivations`` is ``data/derivations.jsonl``, converted from the
+checker's test corpora (a test keeps the two equal).
 """
 
 from __future__ import annotations
@@ -114,11 +116,26 @@ def _grading_cases() -> list[AnyCase]:
     return out
 
 
+CONCEPTUAL_SPLITS = ("tune", "report")
+"""Splits of the conceptual suite, one file each: tune on ``tune``, report on ``report``."""
+
+
+def _conceptual_cases(splits: tuple[str, ...] = CONCEPTUAL_SPLITS) -> list[AnyCase]:
+    out: list[AnyCase] = []
+    for split in splits:
+        path = DATA_DIR / f"conceptual_{split}.jsonl"
+        out += parse_lines(path.read_text(encoding="utf-8").splitlines(), str(path))
+    return out
+
+
 _LOADERS: dict[str, Callable[[], list[AnyCase]]] = {
     "bank": _bank_cases,
     "derivations": _derivation_cases,
     "retrieval": _retrieval_cases,
     "grading": _grading_cases,
+    "conceptual": _conceptual_cases,
+    "conceptual-tune": lambda: _conceptual_cases(("tune",)),
+    "conceptual-report": lambda: _conceptual_cases(("report",)),
 }
 
 BUNDLED: dict[str, BundledSuite] = {
@@ -141,6 +158,22 @@ BUNDLED: dict[str, BundledSuite] = {
         name="grading",
         kind="grading",
         description="good/partial/wrong answers: does the grader order them",
+    ),
+    "conceptual": BundledSuite(
+        name="conceptual",
+        kind="qa",
+        description="conceptual interview questions (EN/RU, bank paraphrases and notes-only), "
+        "with rubrics from the notes: both splits",
+    ),
+    "conceptual-tune": BundledSuite(
+        name="conceptual-tune",
+        kind="qa",
+        description="the conceptual suite's tune split",
+    ),
+    "conceptual-report": BundledSuite(
+        name="conceptual-report",
+        kind="qa",
+        description="the conceptual suite's report split",
     ),
 }
 
