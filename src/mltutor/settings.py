@@ -131,6 +131,15 @@ class Settings(BaseSettings):
     best_of_token_budget: int = Field(default=4000, ge=1)
     """Best-of-N stops sampling new candidates once this many tokens (estimated) were drafted."""
 
+    notes_lead: bool = True
+    """Open an answer with our notes' own text when the question matches a bank question or a note
+    section with confidence, and show the model only the evidence that matches the question. False:
+    no lead, the model composes from every retrieved section (for before/after comparisons)."""
+
+    verify_prose: bool = True
+    """Check the model's own sentences against the notes (contradicted ones removed, unsupported ones
+    marked). False: only formulas and computed results are checked (for before/after comparisons)."""
+
     @classmethod
     def settings_customise_sources(
         cls,

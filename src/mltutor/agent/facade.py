@@ -129,7 +129,7 @@ class Tutor:
                 self.toolbox,
                 self._retriever,
                 checkpointer=self._checkpointer,
-                statements=grader,
+                statements=grader if self.settings.verify_prose else None,
                 bank_match=lambda q: bank_match(grader, q),
                 lookup=grader.questions.get,
             )
@@ -220,6 +220,7 @@ class Tutor:
             time_budget_s=s.best_of_time_budget_s,
             token_budget=s.best_of_token_budget,
             verify=verify,
+            notes_lead=s.notes_lead,
             exclude_question_ids=tuple(
                 dict.fromkeys([*exclude_question_ids, *sorted(self.open_interview_questions())])
             ),

@@ -35,6 +35,8 @@ RESUME_SETTINGS = (
     "best_of_concurrency",
     "best_of_time_budget_s",
     "best_of_token_budget",
+    "notes_lead",
+    "verify_prose",
 )
 """Settings a resumed run takes from its manifest, so it continues exactly as it started."""
 

@@ -127,7 +127,7 @@ class TutorNodes:
             )
         ctx = runtime.context
         lead: Lead | None = None
-        if intent.kind == "general" and hits:
+        if intent.kind == "general" and hits and ctx.notes_lead:
             language = language_of(state["question"], ctx.language)
             lead, hits = choose_lead(
                 state["question"],

@@ -75,6 +75,8 @@ class RunContext:
     """Best-of-N stops sampling after this many drafted tokens (estimated)."""
     verify: bool = True
     """Self-verification on (formulas and statements checked, failing lines removed)."""
+    notes_lead: bool = True
+    """Lead with the notes' text for a confidently matched question and narrow the evidence to it."""
     exclude_question_ids: Collection[str] = ()
     """Bank questions whose own chunks retrieval must not return (an open interview question, a
     question under evaluation): otherwise the answer key leaks into the context."""
