@@ -42,13 +42,27 @@ def notes_retriever(
     return search
 
 
-def bank_match(grader: Grader, question: str) -> tuple[str, float] | None:
-    """The bank question ``question`` asks, when the grader's matcher is confident of it."""
+GUESS_FLOOR = 0.45
+"""Below the grader's threshold, a bank question is still offered as a guess (for the tutor to
+confirm against retrieval) when it scores at least this..."""
+GUESS_MARGIN = 0.1
+"""...and leads the runner-up by at least this much."""
+
+
+def bank_match(grader: Grader, question: str) -> tuple[str, float, bool] | None:
+    """The bank question ``question`` most likely asks: (id, score, confident). Confident is the
+    grader's calibrated threshold; a clear but weaker front-runner comes back as a guess."""
     from mltutor.agent.grading.rubric import MATCH_THRESHOLD
 
     ranked = grader.matcher.ranked(question)
-    if ranked and ranked[0][1] >= MATCH_THRESHOLD:
-        return ranked[0][0].id, ranked[0][1]
+    if not ranked:
+        return None
+    best, score = ranked[0]
+    if score >= MATCH_THRESHOLD:
+        return best.id, score, True
+    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+    if score >= GUESS_FLOOR and score - runner_up >= GUESS_MARGIN:
+        return best.id, score, False
     return None
 
 

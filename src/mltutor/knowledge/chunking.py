@@ -18,11 +18,15 @@ from dataclasses import dataclass
 from mltutor.knowledge.notes import Note
 from mltutor.knowledge.questions import Question, has_cyrillic
 
-CHUNKER_VERSION = "5"
+CHUNKER_VERSION = "6"
 MAX_CHARS = 1200
 PATH_SEP = " > "
 OVERVIEW = "Overview"
 USER_TOPIC = "user"
+# Note sections about the note rather than the subject ("Study resources and interview weight": which
+# videos to watch, how often a topic is asked) are not indexed: they name every classic question in
+# one line, so they outranked the sections that answer it ("Why does L1 give sparse weights?").
+META_SECTIONS = ("study resources",)
 # A chunk is Russian when at least this share of its letters is Cyrillic. Russian sections keep their
 # formulas (LaTeX, plain text) in Latin letters, so a majority rule would call some of them English;
 # English sections mention at most a Russian term or two.
@@ -328,7 +332,11 @@ def chunk_note(note: Note) -> list[Chunk]:
         kind="summary",
     )
     body = build_chunks(
-        markdown_sections(note.body, max_level=3),
+        [
+            (path, text)
+            for path, text in markdown_sections(note.body, max_level=3)
+            if not (path and path[0].lower().startswith(META_SECTIONS))
+        ],
         topic=note.slug,
         title=note.title,
         source=note.source,

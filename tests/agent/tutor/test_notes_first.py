@@ -12,7 +12,7 @@ from typing import Any
 
 from mltutor.agent.events import Citation
 from mltutor.agent.tutor.graph import build_graph
-from mltutor.agent.tutor.lead import heading_answers, language_of, trim
+from mltutor.agent.tutor.lead import choose_lead, corroborated, heading_answers, language_of, trim
 from mltutor.agent.tutor.prose import sentences_of
 from mltutor.agent.tutor.state import RunContext
 from mltutor.agent.tutor.toolbox import ToolBox, grounded, numbers_in
@@ -75,10 +75,12 @@ def retriever(query: str, k: int, *, exclude_question_ids: Any = ()) -> list[Cit
     return [h for h in hits if h.question_id not in exclude_question_ids][:k]
 
 
-def bank_match(question: str) -> tuple[str, float] | None:
+def bank_match(question: str) -> tuple[str, float, bool] | None:
     lowered = question.lower()
     if "l1" in lowered and ("sparse" in lowered or "разрежен" in lowered):
-        return ("regularization-1", 0.9)
+        return ("regularization-1", 0.9, True)
+    if "l1" in lowered:
+        return ("regularization-1", 0.5, False)  # a guess: leads only when retrieval agrees
     return None
 
 
@@ -165,6 +167,21 @@ def test_other_topics_chunks_are_not_evidence() -> None:
     assert [h["topic"] for h in state["hits"]] == ["regularization", "regularization"]
     prompt = model.stream_calls[0]["messages"][-1]["content"]
     assert "Benjamini" not in prompt and "Peeking" not in prompt
+
+
+def test_an_unconfident_bank_guess_leads_only_when_retrieval_agrees() -> None:
+    def lead_for(question: str, hits: list[Citation]) -> str | None:
+        lead, _ = choose_lead(question, hits, language="en", bank_match=bank_match, lookup=lookup)
+        return lead.question_id if lead is not None else None
+
+    # the guess (score 0.5, not confident) is confirmed by the top hit being that question's chunk
+    assert lead_for("How does L1 zero out weights?", [QUESTION_HIT, SECTION_HIT]) == L1.id
+    # ... not when retrieval puts something else first
+    assert lead_for("How does L1 zero out weights?", [SECTION_HIT, QUESTION_HIT]) is None
+    # ... nor when the question asks a computation of its own (numbers in it)
+    assert lead_for("With L1 and lambda 0.5, which of w = 0.2, 3 become 0?", [QUESTION_HIT]) is None
+    assert corroborated("Why is L1 sparse?", L1.id, [QUESTION_HIT])
+    assert not corroborated("Why is L1 sparse for 3 weights?", L1.id, [QUESTION_HIT])
 
 
 def test_excluded_question_never_leads_nor_is_retrieved() -> None:

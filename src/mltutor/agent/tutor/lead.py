@@ -23,8 +23,9 @@ from mltutor.agent.tutor.records import Lead
 from mltutor.knowledge.questions import Question
 from mltutor.tools.parsing.vocabulary import STOP_WORDS
 
-BankMatch = Callable[[str], tuple[str, float] | None]
-"""The bank question matching a question, with its confidence: (question id, score) or None."""
+BankMatch = Callable[[str], tuple[str, float, bool] | None]
+"""The nearest bank question: (question id, score, confident) or None. ``confident`` is the
+grader's own calibrated decision; a close but unconfident guess leads only when retrieval agrees."""
 BankLookup = Callable[[str], Question | None]
 """A bank question by id."""
 
@@ -33,6 +34,7 @@ MAX_LEAD_CHARS = 900
 
 _WORD_RE = re.compile(r"[A-Za-zА-Яа-яЁё][A-Za-zА-Яа-яЁё0-9'-]+|\b[A-Za-z]\d\b")
 _CYRILLIC_RE = re.compile(r"[А-Яа-яЁё]")
+_NUMBER_RE = re.compile(r"(?<![A-Za-zА-Яа-яЁё_])\d")
 _GENERIC = frozenset(
     "what why how when explain describe define difference between does mean meaning такое зачем "
     "почему как что объясни объясните опишите чем отличается разница между означает".split()
@@ -87,8 +89,10 @@ def choose_lead(
 ) -> tuple[Lead | None, list[Citation]]:
     """The notes lead (or None) and the hits reordered so the lead's source is citation [1]."""
     match = bank_match(question) if bank_match is not None else None
+    if match is not None and not match[2] and not corroborated(question, match[0], hits):
+        match = None
     if match is not None and lookup is not None:
-        qid, confidence = match
+        qid, confidence, _ = match
         bank_q = lookup(qid) if qid not in exclude_question_ids else None
         if bank_q is not None:
             source = next(
@@ -134,6 +138,14 @@ def choose_lead(
     return None, hits
 
 
+def corroborated(question: str, question_id: str, hits: list[Citation]) -> bool:
+    """An unconfident bank guess still leads when the retriever's best hit is that very question's
+    chunk (two independent rankings agree) and the question asks no computation of its own: one with
+    numbers in it ("20 hypotheses at 0.05", a given matrix) is not answered by a general reference
+    answer. Measured on the grading set: see ``bench/results/lead.json``."""
+    return bool(hits) and hits[0].question_id == question_id and not _NUMBER_RE.search(question)
+
+
 def lead_text(lead: Lead, language: Literal["en", "ru"]) -> str:
     """The lead as it opens the answer: marked as ours and cited."""
     if lead.origin == "tools":
@@ -170,6 +182,7 @@ __all__ = [
     "BankLookup",
     "BankMatch",
     "choose_lead",
+    "corroborated",
     "heading_answers",
     "language_of",
     "lead_text",
