@@ -154,7 +154,8 @@ def test_manifest_and_case_record_contents(tmp_path: Path, settings: Settings) -
     assert record.status == "ok" and record.answer == ". ".join(questions[0].key_points) + "."
     m = record.metrics
     assert m["prompt_tokens"] and m["completion_tokens"] and m["words"] and m["seconds"] is not None
-    assert record.details["tokens_estimated"] is True  # streamed replies carry no usage
+    assert record.details["tokens_estimated"] is True  # the fake model reports no usage
+    assert record.details["tokens_source"] == "estimate"
     # the raw baseline sent no notes: one system and one user message, the question only
     prompt = model.prompts[0]
     assert [x["role"] for x in prompt] == ["system", "user"]

@@ -18,7 +18,7 @@ from mltutor.agent.adapters import bank_match, notes_retriever
 from mltutor.agent.errors import AgentError, Cancelled, ProviderError, SessionError
 from mltutor.agent.events import ErrorEvent, Event
 from mltutor.agent.grading import Grader, create_grader
-from mltutor.agent.llm import ChatModel
+from mltutor.agent.llm import ChatModel, UsageScope
 from mltutor.agent.service import (
     Progress,
     ServiceStatus,
@@ -232,8 +232,11 @@ class Tutor:
             with self.store.turn_lock(session.id, cancel=ctx.cancel):
                 self.store.touch(session.id, question)
                 try:
-                    for chunk in self._graph.stream(
-                        {"question": question}, config, context=ctx, stream_mode="custom"
+                    usage = UsageScope()  # the turn's model calls, counted for its trace
+                    for chunk in usage.iterate(
+                        self._graph.stream(
+                            {"question": question}, config, context=ctx, stream_mode="custom"
+                        )
                     ):
                         if chunk.type == "token" and chunk.candidate == 0:
                             shown.append(chunk.text)

@@ -1,55 +1,41 @@
-"""Counting what a case costs: model requests and tokens, per solver instance (one per worker)."""
+"""Counting what a case costs: every model call of a case lands in the case's usage scope
+(:mod:`mltutor.agent.llm.usage`).
+
+The OpenAI-compatible provider records the server's own counts (and says when it had to estimate);
+:class:`MeteredModel` lets those calls through untouched and estimates, at 4 characters a token, only
+for a model that records nothing itself (the scripted fakes of the tests).
+"""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from mltutor.agent.llm import ChatModel, Completion, Message
-
-
-def _estimate(text: str) -> int:
-    return (len(text) + 3) // 4
+from mltutor.agent.llm.usage import record_call
 
 
 class MeteredModel:
-    """A chat model that counts requests and tokens (server-reported where given, else estimated)."""
+    """A chat model whose every call counts in the open usage scope."""
 
     def __init__(self, model: ChatModel) -> None:
         self.model = model
-        self._lock = threading.Lock()
-        self.reset()
-
-    def reset(self) -> None:
-        """Start counting a new case."""
-        with self._lock:
-            self.calls = self.prompt_tokens = self.completion_tokens = 0
-            self.estimated = False
+        self.self_counting = bool(getattr(model, "reports_usage", False))
+        """The model records its own usage (server counts): nothing is added here."""
 
     @property
     def name(self) -> str:
         return self.model.name
 
-    def _add(self, prompt: int, completion: int, estimated: bool) -> None:
-        with self._lock:
-            self.calls += 1
-            self.prompt_tokens += prompt
-            self.completion_tokens += completion
-            self.estimated = self.estimated or estimated
-
     def complete(self, messages: list[Message], **kwargs: Any) -> Completion:
         result = self.model.complete(messages, **kwargs)
-        usage = result.usage
-        if "prompt_tokens" in usage and "completion_tokens" in usage:
-            self._add(usage["prompt_tokens"], usage["completion_tokens"], False)
-        else:
-            prompt = _estimate("".join(str(m.get("content") or "") for m in messages))
-            self._add(prompt, _estimate(result.content), True)
+        if not self.self_counting:
+            record_call(result.usage, messages, len(result.content))
         return result
 
     def stream(self, messages: list[Message], **kwargs: Any) -> Any:
-        prompt = _estimate("".join(str(m.get("content") or "") for m in messages))
         pieces = self.model.stream(messages, **kwargs)
+        if self.self_counting:
+            return pieces
         produced: list[int] = [0]
 
         def counted() -> Any:
@@ -61,7 +47,7 @@ class MeteredModel:
                 close = getattr(pieces, "close", None)
                 if close is not None:
                     close()
-                self._add(prompt, (produced[0] + 3) // 4, True)
+                record_call(None, messages, produced[0])
 
         return counted()
 

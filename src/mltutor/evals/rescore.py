@@ -41,6 +41,7 @@ def _solution(record: CaseRecord) -> Solution:
         prompt_tokens=int(m.get("prompt_tokens") or 0),
         completion_tokens=int(m.get("completion_tokens") or 0),
         tokens_estimated=bool(record.details.get("tokens_estimated", False)),
+        tokens_source=str(record.details.get("tokens_source", "none")),
         model_calls=int(record.details.get("model_calls", 0)),
         hits=hits,
         trace=solver if isinstance(solver, dict) else {},

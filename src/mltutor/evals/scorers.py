@@ -313,6 +313,7 @@ def score_qa(
         "grade": to_json() if callable(to_json) else {},
         "math_failures": failures,
         "tokens_estimated": solution.tokens_estimated,
+        "tokens_source": solution.tokens_source,
         "model_calls": solution.model_calls,
         "solver": solution.trace,
         # the retrieved notes an answer's [n] refers to, so the answer can be graded again later
@@ -339,7 +340,12 @@ def score_derivation(
         "prompt_tokens": float(solution.prompt_tokens),
         "completion_tokens": float(solution.completion_tokens),
     }
-    details = {"named": named, "expected": expected, "solver": solution.trace}
+    details = {
+        "named": named,
+        "expected": expected,
+        "solver": solution.trace,
+        "tokens_source": solution.tokens_source,
+    }
     return metrics, details
 
 

@@ -5,6 +5,9 @@
   the harness measures answering, not copying.
 - ``raw``: the same model with the same answer budget, and nothing else: no notes, no tools, no
   verification. The baseline that shows what the tutor adds.
+
+Tokens are the server's counts summed over every model call of a case (the tutor's trace ``usage``;
+the raw baseline's own usage scope), estimated only for calls the server reported nothing for.
 - ``checker``: the derivation checker alone (derivation suites; no model).
 - ``retriever``: the notes search alone (retrieval suites); ``grader``: the grader (grading suites).
 
@@ -25,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mltutor.agent.errors import Cancelled
 from mltutor.agent.events import Citation
-from mltutor.agent.llm import ChatModel, Message
+from mltutor.agent.llm import ChatModel, Message, Usage, usage_scope
 from mltutor.evals.errors import EvalError
 from mltutor.evals.metering import MeteredModel
 from mltutor.evals.records import CaseError, RunConfig
@@ -80,7 +83,10 @@ class Solution(BaseModel):
     completion_tokens: int = 0
     """Completion tokens of every model call of the case."""
     tokens_estimated: bool = False
-    """True when some counts are estimates (streamed replies carry no usage: 4 characters a token)."""
+    """True when some counts are estimates (4 characters a token): the server reported no usage for
+    some call."""
+    tokens_source: str = "none"
+    """Where the counts come from: ``server``, ``estimate``, ``mixed`` (some calls each) or ``none``."""
     model_calls: int = 0
     """Model requests made."""
     hits: list[Citation] = Field(default_factory=list)
@@ -111,13 +117,14 @@ class Solver(Protocol):
         ...
 
 
-def _apply_usage(solution: Solution, meter: MeteredModel) -> Solution:
+def _apply_usage(solution: Solution, usage: Usage) -> Solution:
     return solution.model_copy(
         update={
-            "prompt_tokens": meter.prompt_tokens,
-            "completion_tokens": meter.completion_tokens,
-            "tokens_estimated": meter.estimated,
-            "model_calls": meter.calls,
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "tokens_estimated": usage.estimated_calls > 0,
+            "tokens_source": usage.source,
+            "model_calls": usage.calls,
         }
     )
 
@@ -173,7 +180,6 @@ class TutorSolver:
     def solve(self, case: AnyCase, cancel: threading.Event) -> Solution:
         question, exclude = _question_of(case)
         mode: Literal["tutor", "check"] = "check" if isinstance(case, DerivationCase) else "tutor"
-        self.meter.reset()
         start = time.perf_counter()
         final: Any = None
         error: Any = None
@@ -229,7 +235,7 @@ class TutorSolver:
                 "timings": dict(trace.timings),
             },
         )
-        return _apply_usage(solution, self.meter)
+        return _apply_usage(solution, trace.usage)  # every model call of the turn, from its trace
 
     def close(self) -> None:
         self.service.close()
@@ -259,7 +265,6 @@ class RawSolver:
         from mltutor.agent.errors import ProviderError
         from mltutor.agent.tutor.prompts import language_instruction
 
-        self.meter.reset()
         start = time.perf_counter()
         if isinstance(case, DerivationCase):
             numbered = "\n".join(f"{i}. {s}" for i, s in enumerate(case.steps, 1))
@@ -274,7 +279,8 @@ class RawSolver:
                 {"role": "user", "content": f"{question}\n{instruction}"},
             ]
         try:
-            text = self._ask(messages, cancel)
+            with usage_scope() as tally:
+                text = self._ask(messages, cancel)
         except Cancelled as exc:
             raise CaseFailed(CaseError(kind="cancelled", message=exc.message)) from exc
         except ProviderError as exc:
@@ -284,7 +290,7 @@ class RawSolver:
         solution = Solution(answer=text.strip(), seconds=time.perf_counter() - start)
         if isinstance(case, DerivationCase):
             solution.first_wrong_step = named_step(text)
-        return _apply_usage(solution, self.meter)
+        return _apply_usage(solution, tally.snapshot())
 
     def close(self) -> None:
         pass

@@ -6,12 +6,16 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
 from mltutor.agent.errors import ProviderError
+from mltutor.agent.events import Citation
+from mltutor.agent.facade import Tutor
 from mltutor.agent.llm import EndpointConfig, OpenAIChatModel, current_usage, usage_scope
 from mltutor.agent.llm.usage import UsageScope, estimate_tokens
+from mltutor.settings import Settings
 from tests.agent.fake_openai_server import FakeOpenAIServer, error, text
 
 USER = [{"role": "user", "content": "Why does L1 regularization give sparse weights?"}]
@@ -135,3 +139,38 @@ def test_server_and_estimated_calls_make_a_mixed_tally(server: FakeOpenAIServer)
     usage = tally.snapshot()
     assert usage.source == "mixed" and usage.estimated_calls == 1 and usage.calls == 2
     assert usage.prompt_tokens > 50 and usage.completion_tokens > 10
+
+
+def test_the_tutor_s_trace_sums_every_call_of_the_turn_even_drafts_in_parallel(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """Best-of-2 drafted at once (two threads): both drafts, and the tool round if any, are in
+    ``RunTrace.usage`` with the server's numbers."""
+    server.default = text(
+        "L1 adds the absolute weights to the loss [1].",
+        usage={"prompt_tokens": 321, "completion_tokens": 12},
+    )
+    settings = Settings(
+        data_dir=tmp_path / "data", cache_dir=tmp_path / "cache", best_of_concurrency=2
+    )
+    hit = Citation(
+        label="regularization § L1",
+        topic="regularization",
+        heading="L1",
+        source="regularization.md",
+        text="L1 adds the sum of the absolute weights to the loss.",
+    )
+    tutor = Tutor(
+        settings,
+        model_factory=lambda progress: make_model(server.url),
+        retriever_factory=lambda progress: lambda q, k, **kw: [hit],
+    )
+    try:
+        events = list(tutor.ask("Why does L1 regularization give sparse weights?", best_of=2))
+        assert events[-1].type == "final", events[-1]
+        usage = tutor.last_trace(events[-1].session_id).usage
+    finally:
+        tutor.close()
+    calls = len(server.chat_requests)
+    assert calls >= 2 and usage.calls == calls and usage.source == "server"
+    assert (usage.prompt_tokens, usage.completion_tokens) == (321 * calls, 12 * calls)

@@ -9,6 +9,7 @@ words, or when the time or token budget is spent.
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -106,8 +107,18 @@ def sample_candidates(
             texts = [stream_text(model, messages, batch[0], ctx, None, indices[0], max_tokens)]
         else:
             with ThreadPoolExecutor(max_workers=len(batch)) as pool:
-                futures = [
-                    pool.submit(stream_text, model, messages, t, ctx, None, i, max_tokens)
+                futures = [  # each in a copy of this context: the turn's usage scope included
+                    pool.submit(
+                        contextvars.copy_context().run,
+                        stream_text,
+                        model,
+                        messages,
+                        t,
+                        ctx,
+                        None,
+                        i,
+                        max_tokens,
+                    )
                     for t, i in zip(batch, indices, strict=True)
                 ]
                 texts = [f.result() for f in futures]

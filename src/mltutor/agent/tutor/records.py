@@ -13,6 +13,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mltutor.agent.events import Citation
+from mltutor.agent.llm.usage import Usage
 
 IntentKind = Literal["derivative", "integral", "gradient", "hessian", "check", "search", "general"]
 
@@ -155,8 +156,9 @@ class RunTrace(_Record):
     """What opened the answer before the model wrote."""
     timings: dict[str, float] = Field(default_factory=dict)
     """Seconds per node."""
-    usage: dict[str, int] = Field(default_factory=dict)
-    """Prompt and completion tokens of the run, where the server reported them."""
+    usage: Usage = Field(default_factory=Usage)
+    """Prompt and completion tokens of every model call of the run (tool-call round, every draft),
+    from the server's usage; ``usage.source`` says whether any call had to be estimated."""
 
 
 STATE_TYPES: tuple[type[BaseModel], ...] = (
