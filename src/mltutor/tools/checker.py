@@ -7,9 +7,8 @@ expression, which a line starting with ``=`` continues.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict
 
 from mltutor.tools.bounded import run_bounded
 from mltutor.tools.errors import ParseError, ToolError
@@ -19,10 +18,9 @@ from mltutor.tools.steps import State, StepOutcome, check_line
 Verdict = Literal["correct", "incorrect", "unverifiable"]
 
 
-class StepReport(BaseModel):
+@dataclass
+class StepReport:
     """The outcome of one line of the derivation."""
-
-    model_config = ConfigDict(use_attribute_docstrings=True)
 
     line: int
     """Line number in the input, from 1."""
@@ -40,10 +38,10 @@ class StepReport(BaseModel):
     """For a wrong step: what the step should have been, where it could be computed."""
 
 
-class CheckReport(BaseModel):
-    """The checker's answer for a whole derivation."""
-
-    model_config = ConfigDict(use_attribute_docstrings=True)
+@dataclass
+class CheckReport:
+    """The checker's answer for a whole derivation. Dataclasses, not pydantic models, so that
+    ``mltutor check`` starts without importing pydantic (~0.3x of ``import sympy``)."""
 
     verdict: Verdict
     """correct: every step holds; incorrect: some step is wrong; unverifiable: none wrong, some undecided."""
@@ -54,7 +52,7 @@ class CheckReport(BaseModel):
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON shape of ``mltutor check --json``."""
-        return self.model_dump(mode="json", exclude_none=False)
+        return asdict(self)
 
 
 def _run_step(text: str, state: State, limits: ToolLimits) -> tuple[StepOutcome, State]:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
 import sympy as sp
-from pydantic import BaseModel, ConfigDict
 
 _REL_TOL = sp.Float("1e-20", 30)
 _RANGES = [(0.05, 0.95), (0.3, 3.0), (-3.0, 3.0), (-0.95, -0.05), (1.5, 6.0)]
@@ -27,10 +27,10 @@ _HUGE = sp.Integer(10) ** 100
 _SMALL_OPS = 40
 
 
-class Equivalence(BaseModel):
-    """The outcome of comparing two expressions."""
-
-    model_config = ConfigDict(use_attribute_docstrings=True)
+@dataclass
+class Equivalence:
+    """The outcome of comparing two expressions (a dataclass: ``mltutor check`` starts without
+    pydantic)."""
 
     equal: bool | None
     """True/False when decided; None when neither symbolic nor numeric testing could decide."""

@@ -14,25 +14,23 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Literal
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Literal
 
 from mltutor.tools import matrixlang
 from mltutor.tools.errors import ToolError
 from mltutor.tools.limits import ToolLimits
+from mltutor.tools.matrix_lines import MatrixState, is_matrix_line
 from mltutor.tools.matrix_parts import Grad, MatrixPart, parse_part, split_parts
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Node = matrixlang.Node
 Status = Literal["ok", "wrong", "unverifiable", "unparsed"]
+__all__ = ["MatrixOutcome", "MatrixState", "check_matrix_line", "is_matrix_line"]
 
-_MARKER_RE = re.compile(
-    r"\^\s*\{?\s*(?:T|\\top|\\intercal|⊤)\s*\}?(?![A-Za-z]*\()|ᵀ|⊤|‖|\\\||\\Vert|\|\|"
-    r"|\\operatorname\s*\{\s*[Tt]r\s*\}|\\mathrm\s*\{\s*tr\s*\}|\\text\s*\{\s*tr\s*\}"
-    r"|\b(?:tr|Tr|trace|det|logdet)\b|\\det\b|\\top\b|\\intercal\b"
-)
 _HEAD_RE = re.compile(
     r"^\s*([A-Za-z][A-Za-z0-9]*|\\[A-Za-z]+|[α-ωΑ-Ω])\s*(?:\(([^()=]*)\))?\s*=(?!=)"
 )
@@ -43,43 +41,11 @@ _TOL = 1e-6
 
 
 @dataclass
-class MatrixState:
-    """Matrix definitions from earlier lines and the last part of the previous matrix line."""
-
-    definitions: dict[str, Node] = field(default_factory=dict)
-    last: MatrixPart | None = None
-
-
-@dataclass
 class MatrixOutcome:
     status: Status
     message: str
     column: int | None = None
     diagnosis: str | None = None
-
-
-_STAT_CALL_RE = re.compile(r"\b(?:P|Pr|E|Var|Cov|p)\s*[(\[][^()\[\]]*[)\]]")
-_CAPITAL_INVERSE_RE = re.compile(r"(?<![A-Za-z\\])[A-Z]\)?\s*(?:\^\s*\{?\s*-\s*1\s*\}?|⁻¹)")
-_CAPITALS_RE = re.compile(
-    r"(?<![A-Za-z\\])[A-Z](?:\s*⁻¹|\s*\^\s*\{?\s*-\s*1\s*\}?)?\s*[A-Z](?![A-Za-z])"
-)
-
-
-def is_matrix_line(line: str, state: MatrixState, no_scalar_last: bool) -> bool:
-    """Whether the line needs the matrix reading: transposes, norms, traces, determinants, names
-    of matrices defined earlier, or inverses of capital letters multiplied together (AB)⁻¹."""
-    if _MARKER_RE.search(line):
-        return True
-    bare = _STAT_CALL_RE.sub(" ", line)
-    if _CAPITAL_INVERSE_RE.search(bare) and _CAPITALS_RE.search(bare):
-        return True
-    stripped = line.lstrip()
-    if stripped[:1] in ("=", "≈") and state.last is not None and no_scalar_last:
-        return True
-    return any(
-        re.search(rf"(?<![A-Za-z\\]){re.escape(name)}(?![A-Za-z])", line)
-        for name in state.definitions
-    )
 
 
 # -- shapes and draws ------------------------------------------------------------------------------
@@ -93,6 +59,8 @@ def _kinds(names: set[str], flip: tuple[str, ...]) -> dict[str, str]:
 
 
 def _draw(kinds: dict[str, str], wrt: str | None, rng: np.random.Generator, sym: bool) -> Any:
+    import numpy as np  # lazily: `mltutor check` reads most lines without NumPy
+
     env: dict[str, np.ndarray] = {}
     for name in sorted(kinds):
         kind = kinds[name]
@@ -120,6 +88,8 @@ def _scalar_value(node: Node, env: dict[str, np.ndarray]) -> float:
 
 
 def _gradient(grad: Grad, env: dict[str, np.ndarray]) -> np.ndarray:
+    import numpy as np  # lazily: `mltutor check` reads most lines without NumPy
+
     x = env[grad.wrt]
     out = np.zeros_like(x)
     for idx in np.ndindex(*x.shape):
@@ -151,6 +121,8 @@ def _errors(
     """Per consecutive pair, the largest relative error over the trials, and the same against the
     transpose of the second value (a gradient in the other layout); None when the values cannot
     be computed or their shapes differ under this reading."""
+    import numpy as np  # lazily: `mltutor check` reads most lines without NumPy
+
     rng = np.random.default_rng(0)
     worst = [(0.0, 0.0)] * (len(parts) - 1)
     with np.errstate(all="ignore"):
@@ -276,6 +248,8 @@ def _order_slip(a: MatrixPart, b: MatrixPart) -> str | None:
 
 def _factor_slip(a: MatrixPart, b: MatrixPart, kinds: dict[str, str]) -> str | None:
     """The claim is a constant multiple (−1, 2, 1/2, ...) of the true value on every draw."""
+    import numpy as np  # lazily: `mltutor check` reads most lines without NumPy
+
     wrt = a.wrt if isinstance(a, Grad) else b.wrt if isinstance(b, Grad) else None
     rng = np.random.default_rng(1)
     factors = []

@@ -3,11 +3,12 @@ scalar, ``σ``/``log``/``exp`` act elementwise on vectors, a scalar added to a v
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from mltutor.tools.errors import ToolError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Node = tuple[Any, ...]
 GREEK_NAMES = frozenset(
@@ -55,6 +56,8 @@ def _shape(a: np.ndarray) -> str:
 
 
 def _arr(value: Any) -> np.ndarray:
+    import numpy as np  # lazily: `mltutor check` reads most lines without NumPy
+
     return np.asarray(value, dtype=float)
 
 
@@ -64,6 +67,8 @@ def _scalar(a: np.ndarray) -> bool:
 
 def evaluate(node: Node, env: dict[str, np.ndarray], n: int) -> np.ndarray:
     """Value of the tree as a 2-D array (scalars are 1×1). ToolError on shape mismatches."""
+    import numpy as np  # lazily: `mltutor check` reads most lines without NumPy
+
     kind = node[0]
     if kind == "num":
         return np.array([[node[1]]])
@@ -108,6 +113,8 @@ def evaluate(node: Node, env: dict[str, np.ndarray], n: int) -> np.ndarray:
 
 
 def _func(name: str, a: np.ndarray) -> np.ndarray:
+    import numpy as np  # lazily: `mltutor check` reads most lines without NumPy
+
     if name in ("tr", "det", "inv") and a.shape[0] != a.shape[1]:
         raise ToolError(f"{name} needs a square matrix, got {_shape(a)}")
     if name == "sigmoid":

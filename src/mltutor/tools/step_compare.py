@@ -12,7 +12,6 @@ from typing import Any
 import sympy as sp
 
 from mltutor.tools import moments, sums
-from mltutor.tools.diagnosis import diagnose
 from mltutor.tools.equivalence import Equivalence, compare, number_at, numeric_compare
 from mltutor.tools.errors import Unsupported
 from mltutor.tools.parsing import Part
@@ -169,6 +168,8 @@ def _length_result(a_raw: Any, b_raw: Any, facts: moments.Facts, shortest: int) 
     res, concrete = _at_lengths(a_raw, b_raw, facts, shortest)
     if concrete is None:
         return PairResult(res, None, None)
+    from mltutor.tools.diagnosis import diagnose  # lazily: only a refuted step needs it
+
     hint = diagnose(*concrete)
     keep = hint if hint and hint.startswith(("sign", "off by a constant")) else None
     return PairResult(res, None, None, diagnosis=keep)

@@ -12,8 +12,7 @@ from typing import Any, Literal
 
 import sympy as sp
 
-from mltutor.tools import conditions, matrix_steps
-from mltutor.tools.diagnosis import diagnose
+from mltutor.tools import conditions, matrix_lines
 from mltutor.tools.equivalence import Equivalence, evaluate
 from mltutor.tools.errors import ToolError
 from mltutor.tools.limits import ToolLimits
@@ -36,7 +35,7 @@ class State:
     definitions: dict[str, Definition] = field(default_factory=dict)
     last: Any = None
     facts: Facts = field(default_factory=Facts)
-    matrix: matrix_steps.MatrixState = field(default_factory=matrix_steps.MatrixState)
+    matrix: matrix_lines.MatrixState = field(default_factory=matrix_lines.MatrixState)
 
     def after(self, last: Any = None, **changes: Any) -> State:
         """The state for the next line: same definitions and facts, a new last expression."""
@@ -44,7 +43,7 @@ class State:
             "definitions": self.definitions,
             "last": last,
             "facts": self.facts,
-            "matrix": matrix_steps.MatrixState(self.matrix.definitions, None),
+            "matrix": matrix_lines.MatrixState(self.matrix.definitions, None),
         }
         values.update(changes)
         return State(**values)
@@ -152,7 +151,9 @@ def check_line(text: str, state: State, limits: ToolLimits) -> tuple[StepOutcome
     """Check one line; return its outcome and the state for the next line."""
     line = clean(text)
     condition = conditions.read(_COMMENT_RE.sub("", text), limits)
-    if matrix_steps.is_matrix_line(line, state.matrix, state.last is None):
+    if matrix_lines.is_matrix_line(line, state.matrix, state.last is None):
+        from mltutor.tools import matrix_steps  # lazily: with NumPy, only for matrix lines
+
         symmetric = condition is not None and condition.symmetric
         outcome, matrix = matrix_steps.check_matrix_line(
             line, state.matrix, limits, symmetric=symmetric
@@ -204,6 +205,8 @@ def _check_pairs(
                 "could not be read to check it under that condition",
             )
         if result.equal is False:
+            from mltutor.tools.diagnosis import diagnose  # lazily: only a wrong step needs it
+
             source = prev.expr if isinstance(prev, Part) else prev
             why = pair.diagnosis or (
                 diagnose(pair.expected, pair.claimed, source, pair.antiderivative)
