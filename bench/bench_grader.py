@@ -21,7 +21,15 @@ Run::
 
     .venv/bin/python bench/bench_grader.py                       # deterministic only
     .venv/bin/python bench/bench_grader.py --judge --judge-limit 8
+    .venv/bin/python bench/bench_grader.py --judge --judge-only-cached --spread 5 --spread-answers 1
     # writes bench/results/grader.json
+
+Intervals are 95% percentile bootstrap intervals over questions (2,000 resamples, seed 0). The
+grading set labels answers, not key points; ``key_points`` gives the verdicts by the answer's true
+band and the share of answers with a contradicted point, and ``key_point_agreement_...`` the
+deterministic verdict against the judge's per key point. ``judge_judged_questions_only`` /
+``combined_judged_questions_only`` count only questions whose three answers all got a judge reply
+(the rest fall back to deterministic grading and are counted in ``fell_back``).
 """
 
 from __future__ import annotations
@@ -44,6 +52,9 @@ RESULTS = ROOT / "bench/results"
 CACHE = RESULTS / "grader_judge_cache.jsonl"
 PAIRS = (("good", "partial"), ("partial", "wrong"), ("good", "wrong"))
 BANDS = ("good", "partial", "wrong")
+VERDICTS = ("covered", "missing", "contradicted")
+BOOTSTRAP = 2000
+"""Bootstrap resamples (over questions) for the 95% intervals."""
 
 
 class CachedJudge:
@@ -143,20 +154,81 @@ def score_rows(grader: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _ordering(by_id: dict[str, dict[str, dict[str, Any]]], ids: list[str]) -> tuple[int, int]:
+    pairs = right = 0
+    for i in ids:
+        answers = by_id[i]
+        for hi, lo in PAIRS:
+            if hi in answers and lo in answers:
+                pairs += 1
+                right += answers[hi]["score"] > answers[lo]["score"]
+    return right, pairs
+
+
+def _banded(by_id: dict[str, dict[str, dict[str, Any]]], ids: list[str]) -> tuple[int, int]:
+    answers = [a for i in ids for a in by_id[i].values()]
+    return sum(a["predicted"] == a["band"] for a in answers), len(answers)
+
+
+def bootstrap(
+    by_id: dict[str, dict[str, dict[str, Any]]], stat: Any, n: int = BOOTSTRAP, seed: int = 0
+) -> list[float] | None:
+    """95% percentile interval of ``stat`` over questions resampled with replacement (an answer's
+    three grades stay together: the pairs of one question are not independent)."""
+    import random
+
+    ids = sorted(by_id)
+    if not ids:
+        return None
+    rng = random.Random(seed)
+    values = []
+    for _ in range(n):
+        sample = [ids[rng.randrange(len(ids))] for _ in ids]
+        hit, total = stat(by_id, sample)
+        if total:
+            values.append(hit / total)
+    values.sort()
+    return [
+        round(values[int(0.025 * len(values))], 4),
+        round(values[int(0.975 * len(values)) - 1], 4),
+    ]
+
+
+def key_point_stats(chosen: list[dict[str, Any]]) -> dict[str, Any]:
+    """Key-point verdicts by the answer's true band, and how often an answer gets a contradiction.
+
+    The grading set labels answers, not key points, so this is the closest to a per-key-point
+    confusion: a good answer's points should be covered, a partial's partly missing and never
+    contradicted, a wrong answer should have at least one contradicted point."""
+    verdicts = {b: {v: 0 for v in VERDICTS} for b in BANDS}
+    flagged = {b: [0, 0] for b in BANDS}
+    for r in chosen:
+        if "verdicts" not in r:
+            continue
+        for v in r["verdicts"]:
+            verdicts[r["band"]][v] += 1
+        flagged[r["band"]][0] += "contradicted" in r["verdicts"]
+        flagged[r["band"]][1] += 1
+    return {
+        "verdicts_by_true_band": verdicts,
+        "answers_with_a_contradiction_by_true_band": {
+            b: round(h / t, 4) if t else None for b, (h, t) in flagged.items()
+        },
+    }
+
+
 def accuracy(records: list[dict[str, Any]], split: str) -> dict[str, Any]:
     chosen = [r for r in records if split == "all" or r["split"] == split]
     by_id: dict[str, dict[str, dict[str, Any]]] = {}
     for r in chosen:
         by_id.setdefault(r["id"], {})[r["band"]] = r
-    pairs = right = 0
+    ids = sorted(by_id)
+    right, pairs = _ordering(by_id, ids)
     per_pair = {f"{a}>{b}": [0, 0] for a, b in PAIRS}
     for answers in by_id.values():
         for hi, lo in PAIRS:
             if hi in answers and lo in answers:
-                pairs += 1
-                ok = answers[hi]["score"] > answers[lo]["score"]
-                right += ok
-                per_pair[f"{hi}>{lo}"][0] += ok
+                per_pair[f"{hi}>{lo}"][0] += answers[hi]["score"] > answers[lo]["score"]
                 per_pair[f"{hi}>{lo}"][1] += 1
     confusion = {b: {p: 0 for p in BANDS} for b in BANDS}
     for r in chosen:
@@ -166,14 +238,35 @@ def accuracy(records: list[dict[str, Any]], split: str) -> dict[str, Any]:
         "questions": len(by_id),
         "answers": len(chosen),
         "ordering_accuracy": round(right / pairs, 4) if pairs else None,
+        "ordering_ci95": bootstrap(by_id, _ordering),
         "ordering_pairs": pairs,
         "ordering_by_pair": {
             k: round(v[0] / v[1], 4) if v[1] else None for k, v in per_pair.items()
         },
         "band_accuracy": round(banded / len(chosen), 4) if chosen else None,
+        "band_ci95": bootstrap(by_id, _banded),
         "band_confusion_true_by_predicted": confusion,
+        "key_points": key_point_stats(chosen),
         "no_rubric": sum(1 for r in chosen if r["mode"] == "none"),
     }
+
+
+def agreement(det: list[dict[str, Any]], other: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per key point: the deterministic verdict (rows) against the judge's (columns), on the
+    answers the judge replied to (same rubric, so the key points line up)."""
+    table = {v: {w: 0 for w in VERDICTS} for v in VERDICTS}
+    index = {(r["id"], r["band"]): r for r in det}
+    for r in other:
+        d = index.get((r["id"], r["band"]))
+        if (
+            r.get("mode") != "judge"
+            or d is None
+            or len(d.get("verdicts", [])) != len(r["verdicts"])
+        ):
+            continue
+        for a, b in zip(d["verdicts"], r["verdicts"], strict=True):
+            table[a][b] += 1
+    return table
 
 
 def process_time(runs: int) -> dict[str, Any]:
@@ -216,13 +309,20 @@ def main() -> None:
         "--judge-limit", type=int, default=0, help="judge only N questions per split"
     )
     parser.add_argument("--judge-only-cached", action="store_true", help="never call the model")
+    parser.add_argument(
+        "--judge-split",
+        choices=("tune", "report", "all"),
+        default="all",
+        help="grade only this split with the judge (the embedded model is slow)",
+    )
     parser.add_argument("--process-runs", type=int, default=5)
     parser.add_argument(
         "--spread",
         type=int,
         default=0,
-        help="grade 2 answers N times with the live judge (no cache)",
+        help="grade --spread-answers answers N times with the live judge (no cache)",
     )
+    parser.add_argument("--spread-answers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS / "grader.json")
     args = parser.parse_args()
 
@@ -258,38 +358,60 @@ def main() -> None:
     if args.judge:
         cache = load_cache()
         model, close = None, None
-        if not args.judge_only_cached:
+        if not args.judge_only_cached or args.spread:
             from mltutor.agent.llm import connect_models
 
             connected = connect_models(settings, lambda m, f=None: print(m, file=sys.stderr))
             model, close = connected.judge, connected.close
-        judge = CachedJudge(model, cache)
+        # --judge-only-cached: accuracy from the cache alone (the live model only for --spread)
+        judge = CachedJudge(None if args.judge_only_cached else model, cache)
         try:
-            chosen = rows
+            chosen = [r for r in rows if args.judge_split in ("all", r["split"])]
             if args.judge_limit:
-                chosen = []
+                limited = []
                 for split in ("tune", "report"):
-                    chosen += [r for r in rows if r["split"] == split][: args.judge_limit]
+                    limited += [r for r in chosen if r["split"] == split][: args.judge_limit]
+                chosen = limited
             ids = {r["id"] for r in chosen}
+            result["judge_split"] = args.judge_split
             for mode in ("judge", "combined"):
                 grader = create_grader(settings, judge=judge, mode=mode)  # type: ignore[arg-type]
                 graded = score_rows(grader, chosen)
-                subset = [r for r in records if r["id"] in ids]
+                # questions whose three answers all got a judge reply: the judge's own figures
+                replied = {i for i in ids if all(r["mode"] == mode for r in graded if r["id"] == i)}
+                subset = [r for r in records if r["id"] in replied]
                 result[mode] = {s: accuracy(graded, s) for s in ("tune", "report", "all")}
                 result[mode]["fell_back"] = sum(1 for r in graded if r["mode"] == "deterministic")
-                result[f"deterministic_on_{mode}_subset"] = {
+                result[f"{mode}_judged_questions_only"] = {
+                    s: accuracy([r for r in graded if r["id"] in replied], s)
+                    for s in ("tune", "report", "all")
+                }
+                result[f"deterministic_on_{mode}_judged_questions"] = {
                     s: accuracy(subset, s) for s in ("tune", "report", "all")
                 }
+                if mode == "judge":
+                    result["key_point_agreement_deterministic_by_judge"] = agreement(
+                        records, graded
+                    )
             if args.spread and model is not None:
                 live = create_grader(settings, judge=model)
                 spread = []
-                for row in chosen[:2]:
+                bank = [r for r in rows if r.get("bank_id")]
+                for row in bank[: args.spread_answers]:
                     answer = row["answers"][1]["text"]  # the partial: where verdicts can waver
                     scores = [live.grade(row["question"], answer).score for _ in range(args.spread)]
                     spread.append(
                         {"id": row["id"], "scores": scores, "range": max(scores) - min(scores)}
                     )
                 result["combined_spread_over_runs"] = spread
+                det_spread = []
+                for row in bank[: args.spread_answers]:
+                    answer = row["answers"][1]["text"]
+                    scores = [deterministic.grade(row["question"], answer).score for _ in range(5)]
+                    det_spread.append(
+                        {"id": row["id"], "scores": scores, "range": max(scores) - min(scores)}
+                    )
+                result["deterministic_spread_over_runs"] = det_spread
             result["judge_model"] = judge.name
             result["speed"]["judge_call_s"] = percentiles(
                 judge.seconds
