@@ -76,7 +76,9 @@ def test_the_mix_is_balanced() -> None:
     kinds = Counter(("para" if "-para-" in c.id else "notes", c.language) for c in cases)
     assert all(kinds[(k, lang)] >= 6 for k in ("para", "notes") for lang in ("en", "ru")), kinds
     splits = Counter((c.id.split("-")[0], c.language) for c in cases)
-    assert len(set(splits.values())) == 1, f"each split has as many EN as RU cases: {splits}"
+    for split in CONCEPTUAL_SPLITS:
+        assert splits[(split, "en")] == splits[(split, "ru")], f"EN and RU per split: {splits}"
+    assert len(_cases("conceptual-report")) >= 30, "figures are reported on at least 30 questions"
     assert len({c.topic for c in cases}) >= 15
     tune = {_norm(c.question) for c in _cases("conceptual-tune")}
     assert not tune & {_norm(c.question) for c in _cases("conceptual-report")}

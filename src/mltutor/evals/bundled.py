@@ -168,12 +168,12 @@ BUNDLED: dict[str, BundledSuite] = {
     "conceptual-tune": BundledSuite(
         name="conceptual-tune",
         kind="qa",
-        description="the conceptual suite's tune split",
+        description="the conceptual suite's tune split (tune on it)",
     ),
     "conceptual-report": BundledSuite(
         name="conceptual-report",
         kind="qa",
-        description="the conceptual suite's report split",
+        description="the conceptual suite's report split (report figures on it)",
     ),
 }
 
