@@ -19,6 +19,7 @@ from mltutor.agent.errors import AgentError, Cancelled, ProviderError, SessionEr
 from mltutor.agent.events import ErrorEvent, Event
 from mltutor.agent.grading import Grader, create_grader
 from mltutor.agent.llm import ChatModel, UsageScope
+from mltutor.agent.llm.cancel import cancellable
 from mltutor.agent.service import (
     Progress,
     ServiceStatus,
@@ -171,9 +172,11 @@ class Tutor:
         if not question.strip():
             yield ErrorEvent(run_id=run_id, message="the question is empty", kind="input")
             return
-        yield from self._ask(
+        turn = self._ask(
             question, run_id, session_id, best_of, cancel, verify, exclude_question_ids, mode
         )
+        # a stop also cuts the model request in flight (even one still reading its prompt)
+        yield from cancellable(turn, cancel) if cancel is not None else turn
 
     def _ask(
         self,

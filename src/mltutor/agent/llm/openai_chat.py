@@ -28,7 +28,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mltutor.agent.errors import ProviderError, ProviderErrorKind
+from mltutor.agent.errors import Cancelled, ProviderError, ProviderErrorKind
+from mltutor.agent.llm.cancel import Abort, http_client
 from mltutor.agent.llm.chat import Completion, Message, ToolCall
 from mltutor.agent.llm.endpoint import PLACEHOLDER_API_KEY, EndpointConfig
 from mltutor.agent.llm.translate import (
@@ -174,7 +175,14 @@ class OpenAIChatModel:
             params["tool_choice"] = tool_choice or "auto"
         if response_format is not None:
             params["response_format"] = response_format
-        response, url = self._call(lambda client: client.chat.completions.create(**params))
+        abort = Abort.for_current()  # the user may stop it while the server reads the prompt
+        try:
+            response, url = self._call(
+                lambda client: client.chat.completions.create(**params), abort
+            )
+        finally:
+            if abort is not None:
+                abort.close()
         completion = self._parse(response, url)
         produced = len(completion.content) + sum(
             len(json.dumps(c.arguments)) + len(c.name) for c in completion.tool_calls
@@ -193,12 +201,23 @@ class OpenAIChatModel:
 
         Closing the generator early (``.close()``, ``break``, garbage collection) closes the HTTP
         response, which is how a run is cancelled: the server sees the disconnect and stops generating.
+        Inside a cancel scope (:mod:`~mltutor.agent.llm.cancel`) setting the stop flag does the same at
+        once, even before the first piece (the server still reading the prompt), and raises
+        :class:`~mltutor.agent.errors.Cancelled`.
         Connection setup is retried like :meth:`complete`; a failure after the first piece is not (the
         pieces already shown cannot be taken back) and raises :class:`ProviderError`.
         """
         params = self._params(messages, temperature, max_tokens)
         params["stream"] = True
-        chunks, url = self._open_stream(params)
+        abort = Abort.for_current()
+        try:
+            chunks, url = self._open_stream(params, abort)
+        except BaseException:
+            if abort is not None:
+                abort.close()
+            raise
+        if abort is not None:
+            abort.add_response(getattr(chunks, "response", None))
         usage: Any = None
         events = 0
         decoder = EntityDecoder() if self._config.embedded else None
@@ -228,11 +247,15 @@ class OpenAIChatModel:
             if decoder is not None and (rest := decoder.flush()):
                 yield rest
         except Exception as exc:
+            if abort is not None and abort.cancelled:
+                raise Cancelled() from exc
             error = translate_error(exc, url, self._config, during_stream=True)
             if error is None:
                 raise
             raise error from exc
         finally:
+            if abort is not None:
+                abort.close()
             chunks.close()
             record_call(usage, messages, sent)
         if events == 0:
@@ -259,29 +282,40 @@ class OpenAIChatModel:
             params["max_tokens"] = budget
         return params
 
-    def _open_stream(self, params: dict[str, Any]) -> tuple[Any, str]:
+    def _open_stream(self, params: dict[str, Any], abort: Abort | None) -> tuple[Any, str]:
         """Open a stream asking for usage in its last chunk; a server that rejects
         ``stream_options`` (HTTP 400/422 naming it) is asked again without it, once, and never again."""
         if not self._stream_usage:
-            return self._call(lambda client: client.chat.completions.create(**params))
+            return self._call(lambda client: client.chat.completions.create(**params), abort)
         asked = {**params, "stream_options": {"include_usage": True}}
         try:
-            return self._call(lambda client: client.chat.completions.create(**asked))
+            return self._call(lambda client: client.chat.completions.create(**asked), abort)
         except ProviderError as exc:
             if not rejects_stream_options(exc.__cause__):
                 raise
             self._stream_usage = False
             log.info("%s: the server rejects stream_options; streams are estimated", self.name)
-            return self._call(lambda client: client.chat.completions.create(**params))
+            return self._call(lambda client: client.chat.completions.create(**params), abort)
 
-    def _call(self, request: Callable[[openai.OpenAI], T]) -> tuple[T, str]:
-        """Run ``request`` with retries; returns its result and the URL that answered."""
+    def _call(
+        self, request: Callable[[openai.OpenAI], T], abort: Abort | None = None
+    ) -> tuple[T, str]:
+        """Run ``request`` with retries; returns its result and the URL that answered. With a
+        guard (a cancel scope is open) the request's connection is shut down when the user stops
+        it, and :class:`Cancelled` is raised instead of an error or a retry."""
         attempt = 0
         while True:
+            if abort is not None and abort.cancelled:
+                raise Cancelled()
             client, url = self._connect()
             try:
-                return request(client), url
+                if abort is None:
+                    return request(client), url
+                with abort.connecting():
+                    return request(client), url
             except Exception as exc:
+                if abort is not None and abort.cancelled:
+                    raise Cancelled() from exc
                 error = translate_error(exc, url, self._config)
                 if error is None:
                     raise
@@ -346,6 +380,7 @@ class OpenAIChatModel:
             api_key=key.get_secret_value() if key is not None else PLACEHOLDER_API_KEY,
             timeout=self._config.timeout_s,
             max_retries=0,
+            http_client=http_client(url),
         )
 
     def _retry_delay(self, error: ProviderError, exc: Exception, attempt: int) -> float | None:
