@@ -3,17 +3,27 @@
 A claim is an equality in a math span (``$...$``, ``$$...$$``, ``\\(...\\)``, backticks, or a line that
 is mostly math). Each is run through the derivation checker as a one-line derivation. Results a tool
 computed for this question must also appear in the answer (an equivalent expression or number).
+
+A claim is failed only when it is shown wrong: a derivative, integral, limit or sum the checker
+refutes, arithmetic with numbers only, an equation that holds for no value (``x + 1 = x``), or an
+identity between expressions in the same variables that fails (``(a+b)^2 = a^2 + b^2``). An equation
+that holds for some values is a condition or an equation to solve (``x + y = 1``, ``x^2 = 4``,
+``f(x) = x^2 = 4``, ``3x = x + 4``): unverifiable, never removed; the rest of its chain is still
+checked (``2x = 6 = 2*2`` fails on ``6 = 2*2``).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mltutor.agent.tutor.records import ToolRecord, VerificationRecord
 from mltutor.tools.errors import ToolError
 from mltutor.tools.limits import DEFAULT_LIMITS, ToolLimits
 from mltutor.tools.parsing.vocabulary import math_words_re
+
+if TYPE_CHECKING:
+    from mltutor.tools.checker import StepReport
 
 _SPAN_RE = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|`([^`\n]+)`", re.DOTALL)
 _PROSE_RE = re.compile(r"[A-Za-z]{4,}|[А-Яа-яЁё]{3,}")
@@ -120,6 +130,90 @@ def _stated(expected: str, text: str, limits: ToolLimits) -> bool:
     return False
 
 
+_OPERATORS = ("Derivative", "Integral", "Limit", "Sum", "Product")
+
+
+def _nonzero_constant(diff: Any, names: list[Any]) -> bool:
+    """Whether ``diff`` takes one nonzero value at several random points (in double precision:
+    cheap on any input, so no worker process is needed)."""
+    import random
+
+    from mltutor.tools.floateval import float_at
+
+    rng = random.Random(7)
+    values = []
+    for _ in range(5):
+        try:
+            value = float_at(diff, {n: rng.uniform(0.3, 3.0) for n in names})
+        except (NotImplementedError, ArithmeticError, ValueError, TypeError):
+            return False
+        if value is None:
+            return False
+        values.append(value)
+    first = values[0]
+    return abs(first) > 1e-9 and all(abs(v - first) <= 1e-9 * abs(first) for v in values)
+
+
+def _shown_false(a: Any, b: Any) -> bool:
+    """Whether ``a = b``, which the checker found not to hold in general, is false as written
+    rather than a condition on its variables (an equation to solve, a constraint)."""
+    import sympy as sp
+
+    if any(e.has(*(getattr(sp, name) for name in _OPERATORS)) for e in (a, b)):
+        return True  # d/dx, ∫, lim, Σ: a claim about the operator's result
+    names_a, names_b = a.free_symbols, b.free_symbols
+    if not names_a | names_b:
+        return True  # numbers only: arithmetic
+    if _nonzero_constant(a - b, sorted(names_a | names_b, key=str)):
+        return True  # holds for no value at all (x + 1 = x, e^x e^{-x} = 2)
+    if names_a != names_b or a.is_number or b.is_number:
+        return False  # = a number, or a relation between different variables: a condition
+    if len(names_a) >= 2:
+        return True  # (a+b)^2 = a^2 + b^2: an identity claim in several variables
+    # one variable on both sides: a polynomial equation is one to solve (3x = x + 4), a claim
+    # with functions (log(x^2) = log(x)^2, sqrt(x^2) = x) is an identity claim
+    return not (a.is_polynomial(*names_a) and b.is_polynomial(*names_a))
+
+
+def _standing_failure(claim: str, step: StepReport, limits: ToolLimits) -> StepReport | None:
+    """The checker's "wrong" on ``claim`` if it shows a false statement (or the failure found
+    further along its chain), else None: anything it cannot read or decide is not wrong. Only
+    reads the parsed parts (the parser's size limits hold) and evaluates in double precision; the
+    rest of a chain goes through the checker, under its own bound."""
+    from mltutor.tools.checker import check_derivation
+    from mltutor.tools.matrix_lines import MatrixState, is_matrix_line
+    from mltutor.tools.parsing import parse_chain
+    from mltutor.tools.steps import clean
+
+    line = clean(claim)
+    if is_matrix_line(line, MatrixState(), True):
+        return step  # the matrix checker reports properties and equations as unverifiable itself
+    try:
+        parts = parse_chain(line, limits=limits)
+    except (ToolError, RecursionError):
+        return None
+    at = next((i for i, p in enumerate(parts) if i and p.col == step.column), None)
+    if at is None:
+        return None
+    if _shown_false(parts[at - 1].expr, parts[at].expr):
+        return step
+    if at + 1 >= len(parts):
+        return None
+    # a condition (2x = 6); what follows it is still checked (6 = 2*2)
+    rest = parts[at].text + "".join(f" {p.relation} {p.text}" for p in parts[at + 1 :])
+    report = check_derivation(rest, limits=limits)
+    if not report.steps or report.steps[0].status != "wrong":
+        return None
+    return _standing_failure(rest, report.steps[0], limits)
+
+
+def _failure(claim: str, step: StepReport, limits: ToolLimits) -> StepReport | None:
+    try:
+        return _standing_failure(claim, step, limits)
+    except Exception:  # a bug here: undecided, so not wrong
+        return None
+
+
 def verify(
     text: str, tool_calls: list[ToolRecord], limits: ToolLimits = DEFAULT_LIMITS
 ) -> VerificationRecord:
@@ -142,6 +236,11 @@ def verify(
         elif step.status in ("unverifiable", "unparsed"):
             result.unverifiable += 1  # never counted as wrong: we could not read or decide it
         elif step.status == "wrong":
+            shown = _failure(claim, step, limits)
+            if shown is None:  # a condition or an equation to solve, not a false statement
+                result.unverifiable += 1
+                continue
+            step = shown
             result.claims_checked += 1
             result.claims_failed += 1
             # no internal sample points here: this text goes back to the model and the user
