@@ -10,12 +10,14 @@ real notes index) and compared with the truth:
 - false lead: questions not in the bank that lead with a bank answer anyway.
 
 Per split. The corroboration rule (an unconfident bank guess leads when retrieval's top hit is that
-question and the question has no numbers) was designed on the ``tune`` split; ``report`` is the
-figure to quote. No model is needed.
+question and the question has no numbers) was designed on the ``tune`` splits; ``report`` is the
+figure to quote (grading/report was looked at once, before the number rule; the conceptual suite's
+report split was not). No model is needed.
 
 Run::
 
-    .venv/bin/python bench/bench_lead.py [extra_suite.jsonl ...]   # writes bench/results/lead.json
+    .venv/bin/python bench/bench_lead.py src/mltutor/evals/data/conceptual_{tune,report}.jsonl
+    # writes bench/results/lead.json
 """
 
 from __future__ import annotations
@@ -44,16 +46,19 @@ def cases(extra: list[str]) -> list[dict[str, Any]]:
                     "suite": "grading",
                 }
             )
-    for path in extra:
+    for path in extra:  # conceptual suites: ids "<split>-<lang>-<n>-para-<bank id>" or "-notes-"
         for line in Path(path).read_text(encoding="utf-8").splitlines():
-            if line.strip():
+            if line.strip() and not line.startswith("#"):
                 d = json.loads(line)
+                cid = str(d.get("id"))
+                bank = cid.split("-para-", 1)[1] if "-para-" in cid else d.get("bank_id")
+                split = cid.split("-", 1)[0]
                 rows.append(
                     {
-                        "id": d.get("id"),
+                        "id": cid,
                         "question": d["question"],
-                        "bank_id": d.get("bank_id"),
-                        "split": d.get("split", "all"),
+                        "bank_id": bank,
+                        "split": split,
                         "suite": Path(path).stem,
                     }
                 )
@@ -82,7 +87,7 @@ def main() -> None:
             bank_match=lambda q: bank_match(grader, q),
             lookup=grader.questions.get,
         )
-        got = lead.question_id if lead is not None else None
+        got = lead.question_id or None if lead is not None else None  # a section lead: None
         want = row["bank_id"]
         key = f"{row['suite']}/{row['split']}"
         t = table.setdefault(

@@ -43,10 +43,10 @@ def notes_retriever(
 
 
 GUESS_FLOOR = 0.45
-"""Below the grader's threshold, a bank question is still offered as a guess (for the tutor to
-confirm against retrieval) when it scores at least this..."""
-GUESS_MARGIN = 0.1
-"""...and leads the runner-up by at least this much."""
+"""Below the grader's threshold, the nearest bank question is still offered as a guess (for the
+tutor to confirm against retrieval) when it scores at least this. A required lead over the runner-up
+(0.1, 0.05, 0) changed nothing but recall on the tune splits (``bench/bench_lead.py``): retrieval's
+agreement is what keeps false leads out, so there is none."""
 
 
 def bank_match(grader: Grader, question: str) -> tuple[str, float, bool] | None:
@@ -60,8 +60,7 @@ def bank_match(grader: Grader, question: str) -> tuple[str, float, bool] | None:
     best, score = ranked[0]
     if score >= MATCH_THRESHOLD:
         return best.id, score, True
-    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-    if score >= GUESS_FLOOR and score - runner_up >= GUESS_MARGIN:
+    if score >= GUESS_FLOOR:
         return best.id, score, False
     return None
 

@@ -12,7 +12,14 @@ from typing import Any
 
 from mltutor.agent.events import Citation
 from mltutor.agent.tutor.graph import build_graph
-from mltutor.agent.tutor.lead import choose_lead, corroborated, heading_answers, language_of, trim
+from mltutor.agent.tutor.lead import (
+    choose_lead,
+    corroborated,
+    drop_repeats,
+    heading_answers,
+    language_of,
+    trim,
+)
 from mltutor.agent.tutor.prose import sentences_of
 from mltutor.agent.tutor.state import RunContext
 from mltutor.agent.tutor.toolbox import ToolBox, grounded, numbers_in
@@ -159,6 +166,18 @@ def test_notes_lead_comes_first_marked_and_cited() -> None:
     # the model was told what already opens the answer and asked only to add to it
     prompt = model.stream_calls[0]["messages"][-1]["content"]
     assert "already begins with this text from our notes" in prompt
+
+
+def test_model_repeating_the_lead_is_not_shown_twice() -> None:
+    copied = L1.reference_answer.split(". ")[0] + "."
+    model = ScriptedChatModel([f"{copied} For example, the corner (0, 1) is hit first [1]."])
+    state, _ = run(model, "Why does L1 regularization give sparse weights?")
+    answer = state["answer"]
+    assert answer.count("diamond with corners on the axes") == 1
+    assert "corner (0, 1)" in answer
+    assert drop_repeats("Entirely new words here about priors.", L1.reference_answer) == (
+        "Entirely new words here about priors."
+    )
 
 
 def test_other_topics_chunks_are_not_evidence() -> None:

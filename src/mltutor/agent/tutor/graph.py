@@ -24,7 +24,8 @@ def build_graph(
     bank_match: BankMatch | None = None,
     lookup: BankLookup | None = None,
 ) -> Any:
-    """Compile the tutor graph: route → retrieve (+ notes lead) → tools → draft → verify ⇄ revise
+    """Compile the tutor graph: route → retrieve (+ notes lead) and tools (a routed tool first)
+    → draft → verify ⇄ revise
     → respond. ``statements`` checks prose against the notes; ``bank_match``/``lookup`` find the
     bank question whose reference answer may lead."""
     nodes = TutorNodes(
@@ -39,9 +40,18 @@ def build_graph(
     g.add_node("revise", nodes.revise)
     g.add_node("respond", nodes.respond)
     g.add_edge(START, "route")
-    g.add_edge("route", "retrieve")
-    g.add_edge("retrieve", "tools")
-    g.add_edge("tools", "draft")
+    # a routed tool runs first, so its result is on screen before retrieval (~1 s) has run
+    g.add_conditional_edges(
+        "route",
+        lambda s: "tools" if s["intent"].tool else "retrieve",
+        {"tools": "tools", "retrieve": "retrieve"},
+    )
+    g.add_conditional_edges(
+        "retrieve", lambda s: _next(s, "tools"), {"tools": "tools", "draft": "draft"}
+    )
+    g.add_conditional_edges(
+        "tools", lambda s: _next(s, "retrieve"), {"retrieve": "retrieve", "draft": "draft"}
+    )
     g.add_edge("draft", "verify")
     g.add_conditional_edges(
         "verify", nodes.needs_revision, {"revise": "revise", "respond": "respond"}
@@ -49,6 +59,12 @@ def build_graph(
     g.add_edge("revise", "draft")
     g.add_edge("respond", END)
     return g.compile(checkpointer=checkpointer)
+
+
+def _next(state: Any, other: str) -> str:
+    """After retrieve or tools: the other one if this turn has not run it yet, else draft. A node
+    that ran has its time in this turn's ``timings`` (route resets them each turn)."""
+    return other if other not in (state.get("timings") or {}) else "draft"
 
 
 def checkpoint_serializer() -> Any:

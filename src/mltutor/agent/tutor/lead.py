@@ -146,6 +146,30 @@ def corroborated(question: str, question_id: str, hits: list[Citation]) -> bool:
     return bool(hits) and hits[0].question_id == question_id and not _NUMBER_RE.search(question)
 
 
+def _content(sentence: str) -> list[str]:
+    words = (w.lower() for w in _WORD_RE.findall(sentence))
+    return [w for w in words if w not in STOP_WORDS]
+
+
+def drop_repeats(own: str, lead: str, share: float = 0.8) -> str:
+    """The model's text without the sentences that repeat the lead (a small model asked to add to
+    our notes often copies them first). A sentence repeats the lead when it has at least five
+    content words and most of them are words of one lead sentence; a short restatement stays."""
+    if not lead.strip():
+        return own
+    lead_sets = [set(_content(s)) for s in re.split(r"(?<=[.!?])\s+|\n+", lead)]
+    lead_sets = [s for s in lead_sets if len(s) >= 3]
+    kept: list[str] = []
+    for part in re.split(r"(?<=[.!?])(\s+)", own):
+        words = _content(part)
+        if len(words) >= 5 and any(
+            sum(w in ls for w in words) >= share * len(words) for ls in lead_sets
+        ):
+            continue
+        kept.append(part)
+    return re.sub(r"[ \t]+\n", "\n", "".join(kept)).strip()
+
+
 def lead_text(lead: Lead, language: Literal["en", "ru"]) -> str:
     """The lead as it opens the answer: marked as ours and cited."""
     if lead.origin == "tools":
@@ -183,6 +207,7 @@ __all__ = [
     "BankMatch",
     "choose_lead",
     "corroborated",
+    "drop_repeats",
     "heading_answers",
     "language_of",
     "lead_text",

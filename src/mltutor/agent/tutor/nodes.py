@@ -1,4 +1,4 @@
-"""The tutor's graph nodes: route → retrieve → tools → draft → verify → respond.
+"""The tutor's graph nodes: route → retrieve, tools (either order) → draft → verify → respond.
 
 Logic only; the wiring is in :mod:`.graph`. Nodes emit typed events through the LangGraph stream
 writer, read per-run controls (cancel flag, best-of-N, exclusions) from the runtime context, and keep
@@ -36,6 +36,7 @@ from mltutor.agent.tutor.lead import (
     BankLookup,
     BankMatch,
     choose_lead,
+    drop_repeats,
     language_of,
     lead_text,
     relevant_evidence,
@@ -157,9 +158,14 @@ class TutorNodes:
         intent, question = state["intent"], state["question"]
         calls: list[ToolRecord] = []
         if intent.tool:
-            calls.append(
-                run_tool(self.toolbox, intent.tool, intent.args, "router", runtime, question)
-            )
+            call = run_tool(self.toolbox, intent.tool, intent.args, "router", runtime, question)
+            calls.append(call)
+            if call.result_line and self.model is not None:
+                # the computed result is on screen at once, before retrieval and the model
+                ctx = runtime.context
+                runtime.stream_writer(
+                    TokenEvent(run_id=ctx.run_id, text=call.result_line + "\n\n", origin="tools")
+                )
         elif intent.kind == "general" and self.model is not None:
             names = suggested_tools(question)
             if names:
@@ -227,21 +233,13 @@ class TutorNodes:
             runtime.stream_writer(TokenEvent(run_id=ctx.run_id, text=piece, candidate=index))
 
         def judge(own: str, index: int) -> Candidate:
+            own = drop_repeats(prompts.finish(own), notes.text if notes and not tool_lead else "")
             text = f"{lead}\n\n{own.strip()}" if lead else own
             return self._judge(text, own, state, runtime, index)
 
         if self.model is None:
             candidates.append(judge(self._fallback_answer(state), len(candidates)))
         else:
-            if tool_lead:
-                runtime.stream_writer(
-                    TokenEvent(
-                        run_id=ctx.run_id,
-                        text=tool_lead + "\n\n",
-                        candidate=len(candidates),
-                        origin="tools",
-                    )
-                )
             prompt_tokens = sum(len(str(m.get("content", ""))) for m in messages) // 4
             runtime.stream_writer(
                 PhaseEvent(
@@ -258,7 +256,7 @@ class TutorNodes:
                 plan=plan,
                 emit=emit,
                 judge=judge,
-                max_tokens=prompts.DRAFT_MAX_TOKENS,
+                max_tokens=prompts.LEAD_MAX_TOKENS if lead else prompts.DRAFT_MAX_TOKENS,
             )
         best_index = max(range(len(candidates)), key=lambda i: candidates[i].score)
         return {

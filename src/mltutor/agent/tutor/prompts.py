@@ -16,8 +16,15 @@ SYSTEM = (
     "Write formulas in LaTeX between $ signs."
 )
 
-DRAFT_MAX_TOKENS = 320
-"""Token budget of a draft: a computed result or the notes lead plus a short explanation."""
+DRAFT_MAX_TOKENS = 256
+"""Token budget of a draft with nothing leading it: the point and the few sentences that justify it
+(at ~10 tokens/s on a 2-core CPU every 100 tokens cost the reader 10 s)."""
+
+LEAD_MAX_TOKENS = 160
+"""Token budget after a computed result or our notes already open the answer: 2-3 sentences."""
+
+LEAD_EVIDENCE_CHARS = 300
+"""With a lead, the other note excerpts are context only: shorter, so prefill stays short."""
 
 REVISE = (
     "Your previous answer had errors:\n{failures}\n"
@@ -34,7 +41,7 @@ def language_instruction(question: str, language: str) -> str:
 
 NOTES_CONTINUE = (
     "Your answer already begins with this text from our notes [1]:\n{text}\n"
-    "Add only what it does not say: one short example or the step the question asks about, in 2-4 "
+    "Add only what it does not say: one short example or the step the question asks about, in 2-3 "
     "sentences, citing [1]. Do not repeat it, do not contradict it, do not change its formulas."
 )
 
@@ -79,7 +86,7 @@ def _check_details(report: dict[str, Any]) -> str:
 
 CONTINUE = (
     "Your answer already begins with the computed result:\n{line}\n"
-    "Continue after it: explain in 2-5 sentences how it is obtained (which rules, in which order), "
+    "Continue after it: explain in 2-3 sentences how it is obtained (which rules, in which order), "
     "citing the notes like [1]. Do not repeat the result and never write a different one."
 )
 
@@ -100,7 +107,15 @@ def draft_messages(
     messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM}]
     for m in history[-4:]:
         messages.append({"role": m["role"], "content": str(m["content"])[:1500]})
-    evidence = evidence_block(hits, tool_calls)
+    if lead:  # the computed result is the answer; one note excerpt names the rule
+        evidence = evidence_block(hits[:1], tool_calls, LEAD_EVIDENCE_CHARS)
+    elif notes_lead:  # [1] is the lead itself, quoted below: list it, do not repeat it
+        rest = evidence_block(hits[1:3], tool_calls, LEAD_EVIDENCE_CHARS)
+        rest = re.sub(r"^\[(\d+)\]", lambda m: f"[{int(m.group(1)) + 1}]", rest, flags=re.M)
+        label = f"[1] {hits[0].label} (quoted below)" if hits else ""
+        evidence = "\n".join(p for p in ("Notes:", label, rest.removeprefix("Notes:\n")) if p)
+    else:
+        evidence = evidence_block(hits, tool_calls)
     user = f"{evidence}\n\nQuestion: {question}\n{language_instruction(question, language)}"
     if lead:
         user += "\n" + CONTINUE.format(line=lead)
@@ -116,6 +131,21 @@ def draft_messages(
             }
         )
     return messages
+
+
+_SENTENCE_END = re.compile(r"[.!?…)\]$`:;]\s*$|\$\$\s*$|\\\]\s*$")
+
+
+def finish(text: str) -> str:
+    """The text without an unfinished last sentence (a draft cut off by its token budget ends
+    mid-word or mid-formula); kept whole when cutting would lose most of it."""
+    body = text.rstrip()
+    if not body or _SENTENCE_END.search(body):
+        return text
+    ends = [m.end() for m in re.finditer(r"[.!?…](?=\s)|\n\n", body)]
+    if not ends or ends[-1] < len(body) * 0.4:
+        return text
+    return body[: ends[-1]].rstrip()
 
 
 def tool_selection_messages(question: str) -> list[dict[str, Any]]:
