@@ -7,6 +7,7 @@ Exit codes: 0 graded, 1 no rubric (nothing matches the question; what was tried 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import Any
 
@@ -16,6 +17,13 @@ MAX_STDIN_BYTES = 1_000_000
 """Most of an answer read from stdin; the grader itself grades the first 6,000 characters."""
 POINT_WIDTH = 56
 """Column at which the evidence quote starts in the text output."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""Lone surrogates: bytes of the command line that are not UTF-8. Quoted back in the output they
+would make it unprintable (and the JSON invalid), so they become U+FFFD on the way in."""
+
+
+def _clean(text: str) -> str:
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def _read_answer(value: str) -> str:
@@ -91,17 +99,26 @@ def _judge_wanted(args: argparse.Namespace, settings: Any) -> bool:
     return bool(settings.base_url) and settings.base_url != "embedded"
 
 
+def _bad_input(args: argparse.Namespace, message: str) -> int:
+    """Exit 2; with ``--json`` the error object is on stdout too."""
+    if args.json:
+        print_json({"error": {"message": message, "kind": "input"}})
+    return error(message)
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     from mltutor.agent.errors import AgentError, NoRubricError
     from mltutor.settings import load_settings
 
-    question = " ".join(args.question or []).strip()
+    question = _clean(" ".join(args.question or []).strip())
     if not question and not args.question_id:
-        return error("give the question with --question TEXT (or a bank id with --question-id)")
+        return _bad_input(
+            args, "give the question with --question TEXT (or a bank id with --question-id)"
+        )
     try:
-        answer = _read_answer(args.answer)
+        answer = _clean(_read_answer(args.answer))
     except OSError as exc:
-        return error(f"cannot read the answer from stdin: {exc}")
+        return _bad_input(args, f"cannot read the answer from stdin: {exc}")
     settings = load_settings()
 
     def progress(message: str, fraction: float | None = None) -> None:

@@ -8,6 +8,7 @@ Chroma's default embedder downloads ONNX weights at run time and fails offline.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
@@ -28,6 +29,9 @@ MAX_TEXT_CHARS = 8000
 """Each text is embedded from its first this many characters. The encoder's memory is linear in
 the text's length (+490 MB for one 120 KB text); chunks are at most ~1,400 characters and search
 queries are cut at 2,000 first, so only stray callers (a pasted page as a grading question) are cut."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""Lone surrogates (undecodable bytes in argv, ``\\ud800`` in JSON) cannot be encoded as UTF-8,
+which the tokenizer does first: they are embedded as U+FFFD instead of raising."""
 
 
 def embedder_version() -> str:
@@ -70,10 +74,11 @@ def preload_async(threads: int = DEFAULT_THREADS) -> None:
 def embed_texts(texts: Sequence[str], threads: int = DEFAULT_THREADS) -> npt.NDArray[np.float32]:
     """Embed texts as an (n, 512) float32 array of L2-normalised rows (one flat batch: faster).
 
-    Each text counts by its first :data:`MAX_TEXT_CHARS` characters (bounded memory)."""
+    Each text counts by its first :data:`MAX_TEXT_CHARS` characters (bounded memory); a lone
+    surrogate counts as U+FFFD."""
     if not texts:
         return np.zeros((0, DIMENSION), dtype=np.float32)
-    capped = [t[:MAX_TEXT_CHARS] for t in texts]
+    capped = [_SURROGATE.sub("\ufffd", t[:MAX_TEXT_CHARS]) for t in texts]
     with _LOCK:  # the numpy backend keeps scratch state; one encode at a time
         model = _model(threads)
         out = model.encode(capped)

@@ -61,11 +61,19 @@ class UserDoc(BaseModel):
 def canonical(path: Path) -> Path:
     """The key a file is known by: absolute, symlinks resolved (need not exist, for ``remove``)."""
     try:
-        return Path(os.path.expanduser(path)).resolve(strict=False)
+        resolved = Path(os.path.expanduser(path)).resolve(strict=False)
     except (RuntimeError, OSError) as exc:  # Python 3.11 raises RuntimeError for a loop
         if "loop" in str(exc).lower() or getattr(exc, "errno", None) == errno.ELOOP:
             raise KnowledgeError(f"{path}: is a symlink loop (it points back to itself)") from exc
         raise KnowledgeError(f"{path}: cannot be resolved ({exc})") from exc
+    try:
+        str(resolved).encode("utf-8")
+    except UnicodeEncodeError as exc:  # bytes that are not UTF-8 in a name (surrogate escapes)
+        shown = os.fsencode(resolved).decode("utf-8", "replace")
+        raise KnowledgeError(
+            f"{shown}: the file name is not valid UTF-8; rename the file and add it again"
+        ) from exc
+    return resolved
 
 
 def _size_text(n: int) -> str:
