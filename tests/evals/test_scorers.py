@@ -112,3 +112,22 @@ def test_the_tutor_s_apparatus_is_not_a_cited_sentence(grader: Grader) -> None:
     assert citation_support(answer, hits, grader) == (2, 1)
     bare, _ = compose_answer(Candidate(text="No marker in this answer at all."), hits, [])
     assert "Source: [1]" in bare and cited_sentences(bare, hits) == []
+
+
+def test_first_content_time_and_the_contradiction_share_are_metrics(grader: Grader) -> None:
+    case = QACase(
+        kind="qa",
+        id="l1",
+        question="Why does L1 give sparse weights and L2 not?",
+        key_points=["L2 shrinks weights smoothly without making them exactly zero"],
+        topic="regularization",
+    )
+    right = "L2 shrinks weights smoothly without making them exactly zero."
+    wrong = "L2 makes weights exactly zero; it does not shrink them smoothly."
+    good, _ = score_qa(
+        case, Solution(answer=right, first_content_seconds=0.4), grader, ToolLimits()
+    )
+    bad, _ = score_qa(case, Solution(answer=wrong), grader, ToolLimits())
+    assert good["first_content_seconds"] == 0.4 and bad["first_content_seconds"] is None
+    assert good["any_contradicted"] == 0.0
+    assert bad["any_contradicted"] == (1.0 if bad["contradicted"] else 0.0)

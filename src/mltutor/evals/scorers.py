@@ -89,6 +89,13 @@ METRICS: dict[Kind, list[MetricSpec]] = {
         ),
         MetricSpec(
             percent=True,
+            name="any contradicted",
+            key="any_contradicted",
+            label="share of answers that contradict a key point",
+            better="lower",
+        ),
+        MetricSpec(
+            percent=True,
             name="math failed",
             key="math_failed",
             denominator="math_claims",
@@ -115,6 +122,12 @@ METRICS: dict[Kind, list[MetricSpec]] = {
         ),
         MetricSpec(name="words", key="words", label="answer length (words)", better=""),
         MetricSpec(name="seconds", key="seconds", label="seconds per answer", better="lower"),
+        MetricSpec(
+            name="first content",
+            key="first_content_seconds",
+            label="seconds to the first text on screen",
+            better="lower",
+        ),
         MetricSpec(name="prompt tokens", key="prompt_tokens", label="per answer", better="lower"),
         MetricSpec(
             name="completion tokens", key="completion_tokens", label="per answer", better="lower"
@@ -296,6 +309,7 @@ def score_qa(
         "kp_total": float(len(verdicts)),
         "kp_covered": float(verdicts.count("covered")),
         "contradicted": float(verdicts.count("contradicted")),
+        "any_contradicted": 1.0 if "contradicted" in verdicts else 0.0,
         "math_claims": float(claims),
         "math_failed": float(failed),
         "grader_math_checked": float(sum(st in ("ok", "wrong") for st in statuses)),
@@ -304,6 +318,7 @@ def score_qa(
         "cited_supported": float(supported),
         "words": float(len(solution.answer.split())),
         "seconds": solution.seconds,
+        "first_content_seconds": getattr(solution, "first_content_seconds", None),
         "prompt_tokens": float(solution.prompt_tokens),
         "completion_tokens": float(solution.completion_tokens),
     }

@@ -78,6 +78,9 @@ class Solution(BaseModel):
     """The final answer (what the learner would read)."""
     seconds: float = 0.0
     """Wall time of answering (scoring not included)."""
+    first_content_seconds: float | None = None
+    """Time to the first text a learner would see (a computed result or our notes' excerpt, else
+    the model's first token); None when nothing was streamed."""
     prompt_tokens: int = 0
     """Prompt tokens of every model call of the case."""
     completion_tokens: int = 0
@@ -183,6 +186,7 @@ class TutorSolver:
         start = time.perf_counter()
         final: Any = None
         error: Any = None
+        first: float | None = None
         sid = ""
         for event in self.service.ask(
             question,
@@ -193,6 +197,8 @@ class TutorSolver:
             mode=mode,
         ):
             sid = event.session_id or sid
+            if event.type == "token" and first is None:
+                first = time.perf_counter() - start
             if event.type == "final":
                 final = event
             elif event.type == "error":
@@ -217,6 +223,7 @@ class TutorSolver:
         solution = Solution(
             answer=final.answer,
             seconds=seconds,
+            first_content_seconds=first,
             hits=list(trace.hits),
             first_wrong_step=first_wrong,
             trace={
@@ -249,11 +256,15 @@ class RawSolver:
 
     def _ask(self, messages: list[Message], cancel: threading.Event) -> str:
         pieces: list[str] = []
+        start = time.perf_counter()
+        self.first_content_seconds: float | None = None
         stream = self.meter.stream(messages, temperature=0.2, max_tokens=answer_budget())
         try:
             for piece in stream:
                 if cancel.is_set():
                     raise Cancelled()
+                if not pieces:
+                    self.first_content_seconds = time.perf_counter() - start
                 pieces.append(piece)
         finally:
             stream.close()
@@ -287,7 +298,11 @@ class RawSolver:
             raise CaseFailed(
                 CaseError(kind="provider", message=exc.message, retryable=exc.retryable)
             ) from exc
-        solution = Solution(answer=text.strip(), seconds=time.perf_counter() - start)
+        solution = Solution(
+            answer=text.strip(),
+            seconds=time.perf_counter() - start,
+            first_content_seconds=self.first_content_seconds,
+        )
         if isinstance(case, DerivationCase):
             solution.first_wrong_step = named_step(text)
         return _apply_usage(solution, tally.snapshot())
