@@ -26,6 +26,26 @@ from mltutor.commands.interview_text import (
 
 SEPARATOR = "---"
 """A line that ends an answer."""
+MAX_SCRIPT_BYTES = 4_000_000
+"""Most of a scripted stdin read; more is ignored, with a note (each answer is graded on its first
+6,000 characters anyway)."""
+
+
+def read_script() -> str:
+    """Scripted answers from stdin: bounded, and bytes that are not UTF-8 become U+FFFD."""
+    buffer = getattr(sys.stdin, "buffer", None)  # a text-only stdin (tests): read it as text
+    data = (
+        buffer.read(MAX_SCRIPT_BYTES + 1)
+        if buffer is not None
+        else sys.stdin.read(MAX_SCRIPT_BYTES + 1)
+    )
+    if len(data) > MAX_SCRIPT_BYTES:
+        print(
+            f"mltutor: note: only the first {MAX_SCRIPT_BYTES:,} bytes of stdin were read",
+            file=sys.stderr,
+        )
+        data = data[:MAX_SCRIPT_BYTES]
+    return data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
 
 
 def scripted_answers(text: str) -> Iterator[str]:
@@ -151,7 +171,7 @@ def cmd_interview(args: argparse.Namespace) -> int:
             return error(exc.message, EXIT_INPUT)
         for message in notice_messages(settings.data_dir):
             print(f"mltutor: notice: {message}", file=sys.stderr)
-        answers = scripted_answers(sys.stdin.read()) if scripted else terminal_answers(show)
+        answers = scripted_answers(read_script()) if scripted else terminal_answers(show)
         try:
             run_interview(session, answers, show=show, scripted=scripted)
         except AgentError as exc:  # e.g. the learner database became unwritable

@@ -15,6 +15,7 @@ a worker) and changes nothing if ``cancel`` is set by the time grading ends.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -41,6 +42,10 @@ from mltutor.agent.interview.records import (
 from mltutor.agent.interview.report import markdown, summarize, transcript_json
 from mltutor.agent.interview.scheduling import Clock, utc_now
 from mltutor.agent.interview.selection import Pick
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""Lone surrogates (input bytes that were not UTF-8) cannot be stored or printed; they become
+U+FFFD when an answer comes in."""
 
 ModelProvider = Callable[[], Any]
 """Returns a chat model for generating follow-ups, or None when none is available."""
@@ -182,6 +187,7 @@ class InterviewSession:
 
     def answer(self, text: str, *, cancel: threading.Event | None = None) -> Feedback:
         """Grade an answer to what is asked now; nothing changes if ``cancel`` is set meanwhile."""
+        text = _SURROGATE.sub("\ufffd", text)
         if not text.strip():
             raise InterviewError(
                 "the answer is empty: write an answer, or use hint, skip, show answer or quit"
