@@ -33,6 +33,8 @@ BAND_ORDER: dict[str, int] = {"good": 2, "partial": 1, "wrong": 0}
 
 MAX_PROBLEMS_SHOWN = 20
 """Bad lines listed in a :class:`SuiteError` message (all are kept in ``problems``)."""
+MAX_SUITE_BYTES = 64 * 2**20
+"""Largest suite file read (the bundled ones are under 1 MiB); more is refused before reading it."""
 
 
 class _Case(BaseModel):
@@ -216,8 +218,17 @@ def parse_lines(lines: Sequence[str], label: str) -> list[AnyCase]:
         except json.JSONDecodeError as exc:
             problems.append(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})")
             continue
+        except (RecursionError, ValueError) as exc:  # nested too deep; an integer too long
+            what = "nested too deeply" if isinstance(exc, RecursionError) else "a number too long"
+            problems.append(f"{where}: not usable JSON ({what})")
+            continue
         if not isinstance(data, dict):
             problems.append(f"{where}: a case must be a JSON object, got {type(data).__name__}")
+            continue
+        try:  # a lone \\udXXX escape decodes to text that cannot be written back as UTF-8
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            problems.append(f"{where}: a string has a lone surrogate escape (\\ud800-\\udfff)")
             continue
         if data.get("kind") not in KINDS:
             problems.append(
@@ -259,17 +270,25 @@ def parse_lines(lines: Sequence[str], label: str) -> list[AnyCase]:
 
 
 def load_file(path: Path) -> Suite:
-    """A user's suite file (JSONL). Raises :class:`SuiteError` naming the file and any bad lines."""
+    """A user's suite file (JSONL). Raises :class:`SuiteError` naming the file and any bad lines.
+
+    Lines end at a line feed only (CRLF too): a U+2028 or U+0085 inside a JSON string is text, not a
+    line break. At most :data:`MAX_SUITE_BYTES` are read."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as f:
+            raw = f.read(MAX_SUITE_BYTES + 1)
     except OSError as exc:
         raise SuiteError(f"cannot read suite {path}: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_SUITE_BYTES:
+        raise SuiteError(
+            f"suite {path} is larger than {MAX_SUITE_BYTES // 2**20} MiB; split it into smaller files"
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise SuiteError(f"{path}:{line}: not UTF-8 text") from exc
-    cases = parse_lines(text.splitlines(), str(path))
+    cases = parse_lines(text.split("\n"), str(path))
     return Suite(name=path.stem, source=str(path.resolve()), kind=cases[0].kind, cases=cases)
 
 
