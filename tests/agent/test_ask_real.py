@@ -128,3 +128,88 @@ def test_ctrl_c_during_ask_exits_fast_and_cancels_the_request(tmp_path: Path) ->
         os.kill(state["warden_pid"], signal.SIGTERM)
         assert not _wait_gone(_embedded_processes() - before, 15)
     print(f"exit after Ctrl-C {exit_s:.2f} s; server idle {cancel_s:.2f} s later")
+
+
+def _slots(state_file: Path) -> list[dict[str, object]]:
+    """The server's ``/slots`` ([] while there is no server yet)."""
+    try:
+        port = json.loads(state_file.read_text())["port"]
+    except (OSError, ValueError, KeyError):
+        return []
+    if not port:
+        return []
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(f"http://127.0.0.1:{port}/slots", timeout=30) as r:
+            slots = json.load(r)
+    except (OSError, ValueError):
+        return []
+    return slots if isinstance(slots, list) else []
+
+
+def _reading_a_prompt(slot: dict[str, object]) -> bool:
+    """The slot works on a request whose prompt is not yet read (no token generated)."""
+    total, done = slot.get("n_prompt_tokens"), slot.get("n_prompt_tokens_processed")
+    return (
+        bool(slot.get("is_processing"))
+        and isinstance(total, int)
+        and isinstance(done, int)
+        and total - done > 64  # well inside the prompt, not at its last step
+    )
+
+
+FREE_AFTER_STOP_S = 5.0
+"""The server is idle this soon after Ctrl-C while it reads a prompt: the request is cut at once
+(the provider shuts its socket down), the server notices within its 1 s poll and stops at the end of
+the 16-token prompt step it is in (0.3-2.5 s on 2 cores, depending on the load)."""
+
+
+def test_ctrl_c_while_the_model_reads_the_prompt_exits_fast_and_frees_the_server(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C while the server reads a model request's prompt (no token of it generated yet; what
+    is on screen by then is the lead from the notes): the process is gone within 2 s, and the server
+    drops the request instead of reading the prompt to its end."""
+    pytest.importorskip("xllamacpp")
+    before = _embedded_processes()
+    mltutor = Path(sys.executable).with_name("mltutor")
+    env = _env(tmp_path, idle_timeout_s=60)  # the server stays up so we can look at it after
+    ask = subprocess.Popen(
+        [str(mltutor), "ask", "Explain in detail why L1 regularisation gives sparse weights."],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    state_file = tmp_path / "embedded" / "state.json"
+    try:
+        assert ask.stdout is not None
+        deadline = time.monotonic() + 600  # first run: the index is built, the model loaded
+        reading: dict[str, object] | None = None
+        while reading is None and time.monotonic() < deadline and ask.poll() is None:
+            reading = next((s for s in _slots(state_file) if _reading_a_prompt(s)), None)
+            time.sleep(0.2)
+        assert reading is not None, ask.stderr.read().decode()[-2000:] if ask.stderr else ""
+        t0 = time.monotonic()
+        ask.send_signal(signal.SIGINT)
+        ask.wait(30)
+        exit_s = time.monotonic() - t0
+        busy = True
+        while busy and time.monotonic() - t0 < 30:
+            busy = any(s.get("is_processing") for s in _slots(state_file))
+            time.sleep(0.05)
+        free_s = time.monotonic() - t0
+    finally:
+        ask.kill()
+        ask.wait()
+    state = json.loads(state_file.read_text())
+    try:
+        print(
+            f"Ctrl-C at {reading.get('n_prompt_tokens_processed')}/"
+            f"{reading.get('n_prompt_tokens')} prompt tokens: exit {exit_s:.2f} s, "
+            f"server idle {free_s:.2f} s after the signal"
+        )
+        assert exit_s < 2.0, f"mltutor ask took {exit_s:.1f} s to exit after Ctrl-C"
+        assert free_s < FREE_AFTER_STOP_S, f"the server read on for {free_s:.1f} s"
+    finally:
+        os.kill(state["warden_pid"], signal.SIGTERM)
+        assert not _wait_gone(_embedded_processes() - before, 15)
