@@ -238,3 +238,26 @@ def test_a_stopped_tutor_turn_cuts_the_request_the_server_is_reading(
         time.sleep(0.01)
     assert server.closed_at and server.closed_at[0] - when[0] < 1.0
     assert server.requests == 1
+
+
+def test_a_stop_during_a_retry_backoff_ends_the_call_without_another_attempt() -> None:
+    """The server is down and the call backs off before retrying: a stop ends the wait at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once the socket is closed
+    m = OpenAIChatModel(
+        EndpointConfig(
+            base_url=f"http://127.0.0.1:{port}/v1",
+            model="m",
+            max_retries=5,
+            backoff_base_s=20.0,
+            backoff_max_s=20.0,
+        )
+    )
+    stop = threading.Event()
+    t0 = time.monotonic()
+    threading.Timer(0.5, stop.set).start()
+    with cancel_scope(stop), pytest.raises(Cancelled):
+        m.complete(USER)
+    assert time.monotonic() - t0 < 3.0  # the first backoff alone is 10-20 s
+    assert watched_requests() == 0

@@ -337,7 +337,10 @@ class OpenAIChatModel:
                     self._config.max_retries,
                     delay,
                 )
-                self._sleep(delay)
+                if abort is not None:  # a stop during the backoff ends it
+                    abort.event.wait(delay)
+                else:
+                    self._sleep(delay)
 
     def _connect(self) -> tuple[openai.OpenAI, str]:
         """The client for the current URL, rebuilt if the URL moved (a restarted embedded server)."""
