@@ -223,8 +223,7 @@ def test_two_turns_at_once_on_one_session_are_serialized(tmp_path: Path) -> None
         outs.append(run_once(tutor, q, session_id=sid))
 
     threads = [
-        threading.Thread(target=ask, args=(q,))
-        for q in ("derivative of x^2", "derivative of x^3")
+        threading.Thread(target=ask, args=(q,)) for q in ("derivative of x^2", "derivative of x^3")
     ]
     for t in threads:
         t.start()
@@ -253,3 +252,18 @@ def test_resumed_transcript_keeps_the_panels(tmp_path: Path) -> None:
     assert [t.slug for t in again.topics()][:2] == ["calculus", "causal-inference"]
     assert "## Key formulas" in again.note("calculus")
     again.close()
+
+
+def test_a_turn_saves_one_checkpoint_not_one_per_node(tmp_path: Path) -> None:
+    # each checkpoint holds the whole session: saved per node, a long session's file grew
+    # quadratically (1.2 GB after 600 turns)
+    model = ScriptedChatModel([f"Answer {i}: the power rule [1]." for i in range(3)])
+    tutor = make(tmp_path, model)
+    sid = ""
+    for i in range(3):
+        out = run_once(tutor, f"Explain the power rule, part {i}", session_id=sid or None)
+        sid = out["session"]
+    history = list(tutor._graph.get_state_history({"configurable": {"thread_id": sid}}))
+    assert len(history) <= 2 * 3  # per turn: the input and the end (7 per turn when saved per node)
+    assert [e.role for e in tutor.transcript(sid)] == ["user", "assistant"] * 3
+    tutor.close()

@@ -238,7 +238,14 @@ class Tutor:
                     usage = UsageScope()  # the turn's model calls, counted for its trace
                     for chunk in usage.iterate(
                         self._graph.stream(
-                            {"question": question}, config, context=ctx, stream_mode="custom"
+                            {"question": question},
+                            config,
+                            context=ctx,
+                            stream_mode="custom",
+                            # one checkpoint per turn (at its end, or where it broke), not one per
+                            # node: each holds the whole session, so per-node saves grew a 600-turn
+                            # session's file to 1.2 GB (bench/results/soak.json)
+                            durability="exit",
                         )
                     ):
                         if chunk.type == "token" and chunk.candidate == 0:
@@ -405,12 +412,23 @@ class Tutor:
             return self._model
 
     def start_interview(
-        self, topics: Sequence[str] = (), difficulty: str | None = None, n: int = 5,
-        lang: str = "en", *, max_follow_ups: int = 2, use_model: bool = True,
+        self,
+        topics: Sequence[str] = (),
+        difficulty: str | None = None,
+        n: int = 5,
+        lang: str = "en",
+        *,
+        max_follow_ups: int = 2,
+        use_model: bool = True,
         warm_up: bool = True,
     ) -> InterviewSession:
         return self.interviews().start(
-            topics, difficulty, n, lang, max_follow_ups=max_follow_ups, use_model=use_model,
+            topics,
+            difficulty,
+            n,
+            lang,
+            max_follow_ups=max_follow_ups,
+            use_model=use_model,
             warm_up=warm_up,
         )
 
