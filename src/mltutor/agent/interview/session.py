@@ -10,6 +10,11 @@ Every graded answer is written to the learner database at once (attempt, FSRS ca
 mastery) and the interview's transcript is saved after every step, so quitting, or a crash, loses
 nothing. :meth:`InterviewSession.answer` grades without holding the session (a front end runs it in
 a worker) and changes nothing if ``cancel`` is set by the time grading ends.
+
+This module decides what happens and commits it; grading an answer and choosing the next
+follow-up (slow, run off the lock) is :mod:`mltutor.agent.interview.answering`, and the records a
+front end is shown (prompts, feedback, the interviewer's lines) are built from the resulting state
+in :mod:`mltutor.agent.interview.views`.
 """
 
 from __future__ import annotations
@@ -18,17 +23,22 @@ import contextlib
 import re
 import threading
 import uuid
-from collections.abc import Callable
 from datetime import datetime, tzinfo
 from typing import Any
 
-from mltutor.agent.errors import Cancelled, GradingError
-from mltutor.agent.grading import Grade, Grader, Rubric
+from mltutor.agent.grading import Grade, Grader
 from mltutor.agent.interview import followups as fu
+from mltutor.agent.interview.answering import (
+    AnswerGrader,
+    Graded,
+    ModelProvider,
+    check_cancel,
+    penalised,
+)
 from mltutor.agent.interview.errors import InterviewError
 from mltutor.agent.interview.leakage import LeakGuard
 from mltutor.agent.interview.learner import LearnerStore
-from mltutor.agent.interview.recording import OpenQuestion, Recorder, band_after_penalty
+from mltutor.agent.interview.recording import OpenQuestion, Recorder
 from mltutor.agent.interview.records import (
     Feedback,
     FollowUpResult,
@@ -42,13 +52,17 @@ from mltutor.agent.interview.records import (
 from mltutor.agent.interview.report import markdown, summarize, transcript_json
 from mltutor.agent.interview.scheduling import Clock, utc_now
 from mltutor.agent.interview.selection import Pick
+from mltutor.agent.interview.views import (
+    closed_feedback,
+    follow_up_feedback,
+    hints_left,
+    prompt_of,
+    say,
+)
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 """Lone surrogates (input bytes that were not UTF-8) cannot be stored or printed; they become
 U+FFFD when an answer comes in."""
-
-ModelProvider = Callable[[], Any]
-"""Returns a chat model for generating follow-ups, or None when none is available."""
 
 
 class InterviewSession:
@@ -74,8 +88,10 @@ class InterviewSession:
         self.lang = "ru" if lang == "ru" else "en"
         """Interview language."""
         self._grader, self._learner, self._picks = grader, learner, picks
-        self._clock, self._tz, self._model = clock, tz, model
-        self._max_follow_ups = max(0, min(fu.MAX_FOLLOW_UPS, max_follow_ups))
+        self._clock, self._tz = clock, tz
+        self._answers = AnswerGrader(
+            grader, self.lang, model, max(0, min(fu.MAX_FOLLOW_UPS, max_follow_ups))
+        )
         self._filters = filters or {}
         self._record = Recorder(learner, self.id, self.lang, clock)
         self._titles = {
@@ -148,26 +164,13 @@ class InterviewSession:
         )
 
     def _prompt(self, item: OpenQuestion) -> Prompt:
-        q = item.pick.question
-        pending = item.pending
-        return Prompt(
+        topic = item.pick.question.topic
+        return prompt_of(
+            item,
             interview_id=self.id,
-            number=item.number,
             total=len(self._picks),
-            kind="follow_up" if pending else "question",
-            text=pending.text if pending else item.text,
-            question_id=q.id,
-            topic=q.topic,
-            topic_title=self._titles.get(q.topic, q.topic),
-            difficulty=q.difficulty,
-            follow_up=len(item.result.follow_ups) if pending else 0,
-            hints=[] if pending else list(item.hints),
-            hints_left=0 if pending else self._hints_left(item),
-            review=item.pick.reason == "due",
+            topic_title=self._titles.get(topic, topic),
         )
-
-    def _hints_left(self, item: OpenQuestion) -> int:
-        return max(0, len(item.rubric.key_points) - 1 - len(item.hints))
 
     # -- commands --------------------------------------------------------------------------------
     def hint(self) -> str:
@@ -176,7 +179,7 @@ class InterviewSession:
             item = self._require_open()
             if item.pending is not None:
                 raise InterviewError("no hints for a follow-up: answer it, skip it or show answer")
-            if self._hints_left(item) <= 0:
+            if hints_left(item) <= 0:
                 raise InterviewError("no more hints for this question")
             point = item.rubric.key_points[len(item.hints)]
             text = fu.hint_for(point, item.text, self.lang, item.guard)
@@ -200,27 +203,14 @@ class InterviewSession:
             pending = item.pending
         try:
             if pending is None:
-                grade = self._grade(item.text, text, item.rubric)
-                weak = fu.weak_points(grade.to_json())
-                score = self._penalised(grade.score, len(item.hints))
-                budget = fu.plan_follow_ups(score, weak, self._max_follow_ups)
-                nxt = self._choose(item, weak[0]) if budget else None
-                self._check(cancel)
+                graded = self._answers.main(item, text)
+                check_cancel(cancel)
                 with self._lock:
-                    return self._commit_main(item, text, grade, weak, budget, nxt)
-            grade = self._grade(
-                pending.text,
-                text,
-                fu.follow_up_rubric(self._grader, item.rubric, pending, self.lang),
-            )
-            nxt = None
-            remaining = [i for i in item.weak if i != pending.target_index]
-            more = item.budget > len(item.result.follow_ups) and grade.score >= fu.SECOND_NEEDS
-            if more and remaining:
-                nxt = self._choose(item, remaining[0])
-            self._check(cancel)
+                    return self._commit_main(item, text, graded)
+            graded = self._answers.follow_up(item, pending, text)
+            check_cancel(cancel)
             with self._lock:
-                return self._commit_follow_up(item, pending, text, grade, nxt)
+                return self._commit_follow_up(item, text, graded)
         finally:
             self._busy = False
 
@@ -270,52 +260,10 @@ class InterviewSession:
                 self._save()
             return self.summary()
 
-    # -- grading and committing ------------------------------------------------------------------
-    def _grade(self, question: str, answer: str, rubric: Rubric) -> Grade:
-        try:
-            return self._grader.grade(question, answer, rubric=rubric)
-        except GradingError as exc:
-            raise InterviewError(f"the answer could not be graded: {exc.message}") from exc
-
-    @staticmethod
-    def _check(cancel: threading.Event | None) -> None:
-        if cancel is not None and cancel.is_set():
-            raise Cancelled("grading stopped; the answer was not recorded")
-
-    @staticmethod
-    def _penalised(score: float, hints: int) -> float:
-        return round(max(0.0, score - fu.HINT_COST * hints), 2)
-
-    def _choose(self, item: OpenQuestion, target: int) -> fu.FollowUp | None:
-        used = {f.text for f in item.result.follow_ups}
-        model = None
-        if self._model is not None:
-            try:
-                model = self._model()
-            except Exception:  # no model now: the bank's follow-ups will do
-                model = None
-        return fu.choose_follow_up(
-            question=item.text,
-            bank=item.pick.question.follow_ups_in(self.lang),
-            used=used,
-            target=item.rubric.key_points[target],
-            target_index=target,
-            lang=self.lang,
-            guard=item.guard,
-            embed=getattr(self._grader, "embed", None),
-            model=model,
-        )
-
-    def _commit_main(
-        self,
-        item: OpenQuestion,
-        text: str,
-        grade: Grade,
-        weak: list[int],
-        budget: int,
-        nxt: fu.FollowUp | None,
-    ) -> Feedback:
+    # -- committing (under the lock) ------------------------------------------------------------
+    def _commit_main(self, item: OpenQuestion, text: str, graded: Graded) -> Feedback:
         self._require_open()
+        grade = graded.grade
         item.result.key_points = [
             KeyPointFeedback(point=k.point, verdict=k.verdict, evidence=k.evidence, reason=k.reason)
             for k in grade.key_points
@@ -323,26 +271,19 @@ class InterviewSession:
         item.result.formulas = [
             FormulaFeedback(claim=m.claim, status=m.status, expected=m.expected) for m in grade.math
         ]
-        score = self._penalised(grade.score, len(item.hints))
+        score = penalised(grade.score, len(item.hints))
         self._record.graded(item, text, score, grade, "answered")
-        item.weak, item.budget = weak, budget
-        if nxt is None:
+        item.weak, item.budget = graded.weak, graded.budget
+        if graded.next is None:
             return self._close(item, self._say("closed"))
-        return self._ask_follow_up(item, nxt, grade)
+        return self._ask_follow_up(item, graded.next, grade)
 
-    def _commit_follow_up(
-        self,
-        item: OpenQuestion,
-        pending: fu.FollowUp,
-        text: str,
-        grade: Grade,
-        nxt: fu.FollowUp | None,
-    ) -> Feedback:
+    def _commit_follow_up(self, item: OpenQuestion, text: str, graded: Graded) -> Feedback:
         self._require_open()
-        answered = self._record.follow_up(item, text, grade, "answered")
-        if nxt is None:
+        answered = self._record.follow_up(item, text, graded.grade, "answered")
+        if graded.next is None:
             return self._close(item, self._say("closed"), answered=answered)
-        return self._ask_follow_up(item, nxt, grade)
+        return self._ask_follow_up(item, graded.next, graded.grade)
 
     def _ask_follow_up(self, item: OpenQuestion, nxt: fu.FollowUp, grade: Grade) -> Feedback:
         first = not item.result.follow_ups  # the main answer was just graded, not a follow-up
@@ -351,31 +292,12 @@ class InterviewSession:
             FollowUpResult(text=nxt.text, source=nxt.source, target=nxt.target)
         )
         self._save()
-        return Feedback(
-            question_id=item.pick.question.id,
-            kind="question" if first else "follow_up",
-            outcome="answered",
-            score=item.result.score if first else grade.score,
-            band=item.result.band if first else band_after_penalty(grade.band, grade.score),
-            hints_used=len(item.hints) if first else 0,
-            hint_penalty=round(fu.HINT_COST * len(item.hints), 2) if first else 0.0,
-            closed=False,
-            message=self._say("follow_up"),
-            notes=list(grade.grader.notes),
-            next=self._prompt(item),
+        return follow_up_feedback(
+            item, grade, first=first, message=self._say("follow_up"), next_prompt=self._prompt(item)
         )
 
     def _say(self, what: str) -> str:
-        """The interviewer's line (no numbers: front ends show the score from the fields)."""
-        lines = {
-            "follow_up": ("A follow-up:", "Уточняющий вопрос:"),
-            "closed": ("Question closed: here is how it went.", "Вопрос закрыт: разбор ответа."),
-            "skipped": ("Skipped (not graded).", "Пропущено (без оценки)."),
-            "follow_up_skipped": ("Follow-up skipped.", "Уточнение пропущено."),
-            "revealed": ("Scored 0: here is the reference answer.", "0 баллов: эталонный ответ."),
-        }
-        en, ru = lines[what]
-        return ru if self.lang == "ru" else en
+        return say(what, self.lang)
 
     def _close(
         self,
@@ -390,29 +312,10 @@ class InterviewSession:
         item.closed, item.pending = True, None
         if reveal:
             item.result.reference = item.rubric.reference
-        r = item.result
         self._open_next()
         self._save()
-        nxt = self.current
-        just = answered or r
-        return Feedback(
-            question_id=r.question_id,
-            kind="follow_up" if answered is not None else "question",
-            outcome=just.outcome,
-            score=just.score,
-            band=just.band,
-            hints_used=0 if answered is not None else r.hints,
-            hint_penalty=0.0 if answered is not None else round(fu.HINT_COST * r.hints, 2),
-            closed=True,
-            message=line,
-            key_points=list(r.key_points),
-            formulas=list(r.formulas),
-            reference=r.reference,
-            follow_ups=list(r.follow_ups),
-            next_review=r.next_review,
-            notes=list((r.grade or {}).get("grader", {}).get("notes", [])),
-            grade=r.grade,
-            next=nxt,
+        return closed_feedback(
+            item.result, answered=answered, message=line, next_prompt=self.current
         )
 
     # -- the end ---------------------------------------------------------------------------------
@@ -452,3 +355,6 @@ class InterviewSession:
             transcript=self.to_json(),
             finished_at=self.finished_at,
         )
+
+
+__all__ = ["InterviewSession", "ModelProvider"]
