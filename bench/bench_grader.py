@@ -119,9 +119,10 @@ def load_cache() -> dict[str, dict[str, Any]]:
         for line in CACHE.read_text(encoding="utf-8").splitlines():
             try:
                 entry = json.loads(line)
-                out[entry["key"]] = entry
-            except (json.JSONDecodeError, KeyError):
+            except json.JSONDecodeError:
                 continue
+            if "key" in entry and not entry.get("error"):
+                out[entry["key"]] = entry  # a failed call (timeout on a loaded machine) is retried
     return out
 
 
