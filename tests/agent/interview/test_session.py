@@ -264,3 +264,25 @@ def test_a_bank_follow_up_is_graded_on_what_it_asks(grader: Grader) -> None:
     )
     assert probe.key_points == [q.key_points[1]] and probe.question_id == q.id
     assert q.key_points[1] not in probe.facts and q.key_points[0] in probe.facts
+
+
+def test_grading_runs_in_the_stop_flags_cancel_scope(
+    grader: Grader, store: LearnerStore, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a judge or follow-up request made while grading is cut when the user stops (the provider's
+    # requests honour the innermost cancel scope: tests/agent/llm/test_cancel.py)
+    from mltutor.agent.llm.cancel import current_cancel
+
+    seen: list[object] = []
+    real = grader.grade
+
+    def grade(*args: object, **kwargs: object) -> object:
+        seen.append(current_cancel())
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(grader, "grade", grade)
+    s = interview(grader, store, clock, n=1)
+    cancel = threading.Event()
+    s.answer("L1 adds |w| to the loss.", cancel=cancel)
+    assert seen and all(flag is cancel for flag in seen)
+    assert current_cancel() is None  # the scope does not outlive the call

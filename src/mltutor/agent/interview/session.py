@@ -59,6 +59,7 @@ from mltutor.agent.interview.views import (
     prompt_of,
     say,
 )
+from mltutor.agent.llm.cancel import cancel_scope
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 """Lone surrogates (input bytes that were not UTF-8) cannot be stored or printed; they become
@@ -201,13 +202,17 @@ class InterviewSession:
                 raise InterviewError("still grading the previous answer")
             self._busy = True
             pending = item.pending
+        # a stop also cuts a judge or follow-up request in flight (even one still reading its prompt)
+        scope = cancel_scope(cancel) if cancel is not None else contextlib.nullcontext()
         try:
             if pending is None:
-                graded = self._answers.main(item, text)
+                with scope:
+                    graded = self._answers.main(item, text)
                 check_cancel(cancel)
                 with self._lock:
                     return self._commit_main(item, text, graded)
-            graded = self._answers.follow_up(item, pending, text)
+            with scope:
+                graded = self._answers.follow_up(item, pending, text)
             check_cancel(cancel)
             with self._lock:
                 return self._commit_follow_up(item, text, graded)
