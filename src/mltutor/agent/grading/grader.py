@@ -7,6 +7,7 @@ with a note. See :mod:`mltutor.agent.grading.combine` for the weights.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -59,6 +60,9 @@ QUOTE_RECALL = 0.6
 """Share of a judge quote's words that must be in the answer for the quote to count."""
 RESTATES_QUESTION = 0.8
 """A sentence whose stems overlap the question's this much (and adds little) only restates it."""
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -171,7 +175,10 @@ class Grader:
         """Grade ``answer`` to ``question``; raises NoRubricError when there is no rubric."""
         start = time.perf_counter()
         notes: list[str] = []
-        text = answer if isinstance(answer, str) else ""
+        # lone surrogates (bytes that were not UTF-8) would be quoted back as evidence and make the
+        # result unprintable: every caller gets them as U+FFFD
+        question = _SURROGATE.sub("\ufffd", question) if isinstance(question, str) else ""
+        text = _SURROGATE.sub("\ufffd", answer) if isinstance(answer, str) else ""
         text, apparatus = strip_apparatus(text)
         if apparatus:
             notes.append("not graded: the tutor's " + ", ".join(apparatus))
