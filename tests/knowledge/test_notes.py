@@ -119,6 +119,7 @@ def test_missing_notes_dir(tmp_path: Path) -> None:
 
 # -- Russian ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("slug", [n.slug for n in load_notes()])
 def test_every_bundled_question_has_russian(slug: str) -> None:
     questions = load_questions(slug)

@@ -58,9 +58,7 @@ async def submit(pilot: Pilot[int], screen: InterviewScreen, text: str) -> None:
     before = len(screen.query(".iv-feedback"))
     screen.query_one("#iv-answer", TextArea).text = text
     await pilot.press("ctrl+s")
-    await wait_for(
-        pilot, lambda: len(screen.query(".iv-feedback")) > before, what="feedback"
-    )
+    await wait_for(pilot, lambda: len(screen.query(".iv-feedback")) > before, what="feedback")
 
 
 async def test_a_five_question_interview_end_to_end(
@@ -163,11 +161,17 @@ async def test_skip_reveal_and_end_save_a_summary(
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: screen.phase == "asking", what="first question")
         await pilot.press("ctrl+n")  # skip
-        await wait_for(pilot, lambda: screen.prompt is not None and screen.prompt.number == 2,
-                       what="second question")
+        await wait_for(
+            pilot,
+            lambda: screen.prompt is not None and screen.prompt.number == 2,
+            what="second question",
+        )
         await pilot.press("ctrl+r")  # show answer: the reference is drawn
-        await wait_for(pilot, lambda: screen.prompt is not None and screen.prompt.number == 3,
-                       what="third question")
+        await wait_for(
+            pilot,
+            lambda: screen.prompt is not None and screen.prompt.number == 3,
+            what="third question",
+        )
         assert DEMO_QUESTIONS[1].reference in screen_text(app)
         await pilot.press("ctrl+l")  # end now
         await wait_for(pilot, lambda: screen.phase == "done", what="summary")

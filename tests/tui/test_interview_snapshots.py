@@ -40,7 +40,8 @@ def test_interview_screen_with_a_follow_up(snap_compare: Any, settings: Settings
         screen.query_one("#iv-answer", TextArea).text = "corners is all I know"
         await pilot.press("ctrl+s")
         await wait_for(
-            pilot, lambda: screen.prompt is not None and screen.prompt.kind == "follow_up",
+            pilot,
+            lambda: screen.prompt is not None and screen.prompt.kind == "follow_up",
             what="follow-up",
         )
         await pilot.pause(0.2)
@@ -52,9 +53,7 @@ def test_interview_summary(snap_compare: Any, settings: Settings) -> None:
     """The end of a short interview: scores, topics, weakest key points, next reviews."""
     from tests.tui.interview_fakes import DEMO_QUESTIONS
 
-    fake = FakeTutorService(
-        interview=lambda: FakeInterview(DEMO_QUESTIONS[1:3], grade_delay=0.0)
-    )
+    fake = FakeTutorService(interview=lambda: FakeInterview(DEMO_QUESTIONS[1:3], grade_delay=0.0))
     app = create_app(settings, lambda _settings: fake)
 
     async def run(pilot: Pilot[int]) -> None:
@@ -83,9 +82,7 @@ def test_progress_plot(snap_compare: Any, settings: Settings) -> None:
     async def run(pilot: Pilot[int]) -> None:
         await wait_for(pilot, lambda: pilot.app.service_view.phase == "ready", what="ready")
         pilot.app.action_progress()  # type: ignore[attr-defined]
-        await wait_for(
-            pilot, lambda: isinstance(pilot.app.screen, ProgressScreen), what="progress"
-        )
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ProgressScreen), what="progress")
         screen = pilot.app.screen
         assert isinstance(screen, ProgressScreen)
         await wait_for(pilot, lambda: screen.report is not None, what="report")

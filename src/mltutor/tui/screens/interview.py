@@ -262,7 +262,9 @@ class InterviewScreen(Screen[None]):
         if self.phase != "asking" or self.session is None:
             return
         call_in_thread(
-            self, fn, done,
+            self,
+            fn,
+            done,
             lambda message: self.notify(message, title="Interview", severity="warning"),
         )
 
@@ -356,4 +358,3 @@ def _export(session: Interview, path: Path) -> str:
     except OSError as exc:
         raise OSError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return str(path)
-
