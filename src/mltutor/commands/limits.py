@@ -20,18 +20,6 @@ def skip_pydantic_plugins() -> None:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 
-def _has_tools_table(path: Path) -> bool:
-    """Whether the config file could set tool limits (a ``[tools]`` table). Anything unreadable
-    counts as yes, so the settings loader reports it as it would for any command."""
-    import tomllib
-
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return True
-    return "tools" in data
-
-
 def tool_limits() -> Any:
     """The ``[tools]`` settings. The full settings (pydantic-settings: ~0.1 s of imports) are
     loaded only when something could configure them: a config file or an MLTUTOR_TOOLS* variable."""
@@ -51,8 +39,6 @@ def tool_limits() -> Any:
             configured = path.is_file()
         except OSError:
             configured = True  # let the settings loader report it
-        if configured and not _has_tools_table(path):
-            configured = False  # a config file about other things (an endpoint, a model)
     if not configured:
         return DEFAULT_LIMITS
     from mltutor.settings import load_settings
