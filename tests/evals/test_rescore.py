@@ -63,6 +63,8 @@ def test_rescore_regrades_the_stored_answers(tmp_path: Path, settings: Settings)
         old, new = before[q.id], after[q.id]
         assert new.answer == old.answer
         assert new.metrics["seconds"] == old.metrics["seconds"]
+        assert old.metrics["first_content_seconds"] is not None
+        assert new.metrics["first_content_seconds"] == old.metrics["first_content_seconds"]
         assert new.metrics["prompt_tokens"] == old.metrics["prompt_tokens"]
         assert new.metrics["score"] == 10.0 > old.metrics["score"]  # type: ignore[operator]
         assert new.metrics["cited"] == old.metrics["cited"]

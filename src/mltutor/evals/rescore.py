@@ -38,6 +38,7 @@ def _solution(record: CaseRecord) -> Solution:
     return Solution(
         answer=record.answer,
         seconds=float(m.get("seconds") or 0.0),
+        first_content_seconds=m.get("first_content_seconds"),
         prompt_tokens=int(m.get("prompt_tokens") or 0),
         completion_tokens=int(m.get("completion_tokens") or 0),
         tokens_estimated=bool(record.details.get("tokens_estimated", False)),
