@@ -31,3 +31,21 @@ def test_empty_inputs(grader: Grader) -> None:
     assert grader.check_statements([], NOTES) == []
     (only,) = grader.check_statements(["L1 gives sparse weights."], [])
     assert only.verdict == "unsupported"
+
+
+def test_what_a_term_is_said_not_to_do_is_no_swap(grader: Grader) -> None:
+    # a paraphrase of our own note was once "contradicted": "failing to reject" put "reject"
+    # near type II, a word the reference only says of type I
+    notes = [
+        "A type I error rejects a true null hypothesis, with probability α. A type II error misses "
+        "a real effect, with probability β, and power is 1 − β."
+    ]
+    out = grader.check_statements(
+        [
+            "A type II error is failing to reject a false H0, with probability β.",
+            "A type II error rejects a true null hypothesis, with probability α.",
+        ],
+        notes,
+    )
+    assert out[0].verdict != "contradicted"
+    assert out[1].verdict == "contradicted"  # the real swap is still caught

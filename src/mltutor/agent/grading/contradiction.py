@@ -239,7 +239,10 @@ def _association(
         mine, theirs = assoc.get((g, side), set()), assoc.get((g, other), set())
         if not mine or not theirs:
             continue  # the reference does not describe both sides
-        near = {t for t in near if t.startswith("§") or t not in common}
+        # what a mention is said not to do is no association ("type II is failing to reject")
+        near = {
+            t for t in near if (t.startswith("§") or t not in common) and t not in sentence.negated
+        }
         lean = sum(2 if t.startswith("§") else 1 for t in near if t in theirs and t not in mine)
         lean -= sum(2 if t.startswith("§") else 1 for t in near if t in mine and t not in theirs)
         sides = per.setdefault(g, {})

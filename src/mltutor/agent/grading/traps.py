@@ -214,7 +214,7 @@ GROUPS: tuple[TermGroup, ...] = (
 
 NEGATIONS: tuple[str, ...] = (
     r"not\b", r"no\b", r"never", r"none\b", r"neither", r"nor\b", r"nothing", r"cannot",
-    r"\w+n't\b", r"не\b", r"нет\b", r"ни\b", r"никогда", r"ничего", r"нельзя",
+    r"\w+n't\b", r"fail(?:s|ed|ing)? to\b", r"не\b", r"нет\b", r"ни\b", r"никогда", r"ничего", r"нельзя",
 )  # fmt: skip
 """Words that flip a statement's polarity. Affixes ("non-zero", "ненулевой", "without") are left
 out: paraphrases use them freely ("non-zero" for "not exactly zero")."""
