@@ -328,3 +328,13 @@ def test_phases_say_what_is_happening_before_any_token() -> None:
     assert names.index("reading") < names.index("writing") < names.index("verifying")
     reading = next(d for p, d in phases if p == "reading")
     assert reading.endswith("tokens of notes and question") and reading[0].isdigit()
+
+
+def test_with_the_notes_leading_the_model_is_not_asked_to_choose_a_tool() -> None:
+    q = "Why does L1 regularization give sparse weights, and is the effect significant?"
+    led = ScriptedChatModel(["The corner (0, 1) is hit first [1]."])
+    run(led, q)
+    assert led.complete_calls == []  # no tool-choice call (every tool schema in its prompt)
+    unled = ScriptedChatModel(["no tool", "L1 sets small weights to zero [1]."])
+    run(unled, q, exclude_question_ids=("regularization-1",))
+    assert len(unled.complete_calls) == 1  # without a lead the tools are still offered

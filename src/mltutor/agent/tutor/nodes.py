@@ -166,7 +166,9 @@ class TutorNodes:
                 runtime.stream_writer(
                     TokenEvent(run_id=ctx.run_id, text=call.result_line + "\n\n", origin="tools")
                 )
-        elif intent.kind == "general" and self.model is not None:
+        elif intent.kind == "general" and self.model is not None and state.get("lead") is None:
+            # with our notes leading, the question is one the notes answer: no tool-choice call
+            # (its prompt carries every tool schema: 20-120 s on the embedded model, mostly unused)
             names = suggested_tools(question)
             if names:
                 calls += model_tools(self.model, self.toolbox, question, names, runtime)
