@@ -47,7 +47,12 @@ class ScriptedChatModel:
         max_tokens: int | None = None,
     ) -> Completion:
         self.complete_calls.append(
-            {"messages": messages, "tools": tools, "tool_choice": tool_choice}
+            {
+                "messages": messages,
+                "tools": tools,
+                "tool_choice": tool_choice,
+                "max_tokens": max_tokens,
+            }
         )
         if not self.completions:
             return Completion(content="no tool")

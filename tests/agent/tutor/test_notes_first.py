@@ -338,3 +338,4 @@ def test_with_the_notes_leading_the_model_is_not_asked_to_choose_a_tool() -> Non
     unled = ScriptedChatModel(["no tool", "L1 sets small weights to zero [1]."])
     run(unled, q, exclude_question_ids=("regularization-1",))
     assert len(unled.complete_calls) == 1  # without a lead the tools are still offered
+    assert unled.complete_calls[0]["max_tokens"] == 160  # a call, not an answer in prose

@@ -23,6 +23,10 @@ DRAFT_MAX_TOKENS = 256
 LEAD_MAX_TOKENS = 160
 """Token budget after a computed result or our notes already open the answer: 2-3 sentences."""
 
+TOOL_CHOICE_MAX_TOKENS = 160
+"""Budget of the tool-choice call: a tool call with its arguments (a list of p-values included) fits;
+a model that starts answering in prose there (it did, for up to 512 tokens) is stopped."""
+
 LEAD_EVIDENCE_CHARS = 300
 """With a lead, the other note excerpts are context only: shorter, so prefill stays short."""
 

@@ -70,6 +70,8 @@ def model_tools(
             prompts.tool_selection_messages(question),
             tools=toolbox.schemas(names),
             tool_choice="auto",
+            # a call is a few dozen tokens; a model that answers in prose instead is cut early
+            max_tokens=prompts.TOOL_CHOICE_MAX_TOKENS,
         )
     except ProviderError as exc:
         if exc.kind != "malformed_tool_call":
