@@ -168,7 +168,8 @@ class TutorNodes:
                 )
         elif intent.kind == "general" and self.model is not None and state.get("lead") is None:
             # with our notes leading, the question is one the notes answer: no tool-choice call
-            # (its prompt carries every tool schema: 20-120 s on the embedded model, mostly unused)
+            # (its prompt carries the offered tools' schemas: 18-124 s of prompt reading per
+            # question in the conceptual runs on a loaded 2-core machine, and no tool was chosen)
             names = suggested_tools(question)
             if names:
                 calls += model_tools(self.model, self.toolbox, question, names, runtime)

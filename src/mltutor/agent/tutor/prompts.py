@@ -25,7 +25,7 @@ LEAD_MAX_TOKENS = 160
 
 TOOL_CHOICE_MAX_TOKENS = 160
 """Budget of the tool-choice call: a tool call with its arguments (a list of p-values included) fits;
-a model that starts answering in prose there (it did, for up to 512 tokens) is stopped."""
+a model that starts answering in prose there is stopped rather than run to the server's default."""
 
 LEAD_EVIDENCE_CHARS = 300
 """With a lead, the other note excerpts are context only: shorter, so prefill stays short."""
