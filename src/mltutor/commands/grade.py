@@ -7,23 +7,22 @@ Exit codes: 0 graded, 1 no rubric (nothing matches the question; what was tried 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from typing import Any
 
 from mltutor.commands.common import EXIT_OK, EXIT_WRONG, error, print_json
+from mltutor.knowledge.text import scrub_surrogates
 
 MAX_STDIN_BYTES = 1_000_000
 """Most of an answer read from stdin; the grader itself grades the first 6,000 characters."""
 POINT_WIDTH = 56
 """Column at which the evidence quote starts in the text output."""
-_SURROGATE = re.compile("[\ud800-\udfff]")
-"""Lone surrogates: bytes of the command line that are not UTF-8. Quoted back in the output they
-would make it unprintable (and the JSON invalid), so they become U+FFFD on the way in."""
 
 
 def _clean(text: str) -> str:
-    return _SURROGATE.sub("\ufffd", text)
+    """Command-line text with bytes that were not UTF-8 as U+FFFD (quoted back, they would make
+    the output unprintable and the JSON invalid)."""
+    return scrub_surrogates(text)
 
 
 def _read_answer(value: str) -> str:

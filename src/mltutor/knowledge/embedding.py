@@ -8,7 +8,6 @@ Chroma's default embedder downloads ONNX weights at run time and fails offline.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
@@ -17,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from mltutor.knowledge.text import scrub_surrogates
 
 EMBEDDER_NAME = "mltutor-usem3"
 DIMENSION = 512
@@ -29,7 +30,6 @@ MAX_TEXT_CHARS = 8000
 """Each text is embedded from its first this many characters. The encoder's memory is linear in
 the text's length (+490 MB for one 120 KB text); chunks are at most ~1,400 characters and search
 queries are cut at 2,000 first, so only stray callers (a pasted page as a grading question) are cut."""
-_SURROGATE = re.compile("[\ud800-\udfff]")
 """Lone surrogates (undecodable bytes in argv, ``\\ud800`` in JSON) cannot be encoded as UTF-8,
 which the tokenizer does first: they are embedded as U+FFFD instead of raising."""
 
@@ -78,7 +78,7 @@ def embed_texts(texts: Sequence[str], threads: int = DEFAULT_THREADS) -> npt.NDA
     surrogate counts as U+FFFD."""
     if not texts:
         return np.zeros((0, DIMENSION), dtype=np.float32)
-    capped = [_SURROGATE.sub("\ufffd", t[:MAX_TEXT_CHARS]) for t in texts]
+    capped = [scrub_surrogates(t[:MAX_TEXT_CHARS]) for t in texts]
     with _LOCK:  # the numpy backend keeps scratch state; one encode at a time
         model = _model(threads)
         out = model.encode(capped)

@@ -7,7 +7,6 @@ with a note. See :mod:`mltutor.agent.grading.combine` for the weights.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -47,6 +46,7 @@ from mltutor.agent.grading.rubric import (
 from mltutor.agent.grading.text import analyse, number_values, overlap, recall, split_sentences
 from mltutor.knowledge.notes import Note
 from mltutor.knowledge.questions import Question
+from mltutor.knowledge.text import scrub_surrogates
 from mltutor.tools.limits import DEFAULT_LIMITS, ToolLimits
 
 MAX_ANSWER_CHARS = 6000
@@ -60,9 +60,6 @@ QUOTE_RECALL = 0.6
 """Share of a judge quote's words that must be in the answer for the quote to count."""
 RESTATES_QUESTION = 0.8
 """A sentence whose stems overlap the question's this much (and adds little) only restates it."""
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -177,8 +174,8 @@ class Grader:
         notes: list[str] = []
         # lone surrogates (bytes that were not UTF-8) would be quoted back as evidence and make the
         # result unprintable: every caller gets them as U+FFFD
-        question = _SURROGATE.sub("\ufffd", question) if isinstance(question, str) else ""
-        text = _SURROGATE.sub("\ufffd", answer) if isinstance(answer, str) else ""
+        question = scrub_surrogates(question) if isinstance(question, str) else ""
+        text = scrub_surrogates(answer) if isinstance(answer, str) else ""
         text, apparatus = strip_apparatus(text)
         if apparatus:
             notes.append("not graded: the tutor's " + ", ".join(apparatus))

@@ -20,7 +20,6 @@ in :mod:`mltutor.agent.interview.views`.
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import uuid
 from datetime import datetime, tzinfo
@@ -60,10 +59,7 @@ from mltutor.agent.interview.views import (
     say,
 )
 from mltutor.agent.llm.cancel import cancel_scope
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-"""Lone surrogates (input bytes that were not UTF-8) cannot be stored or printed; they become
-U+FFFD when an answer comes in."""
+from mltutor.knowledge.text import scrub_surrogates
 
 
 class InterviewSession:
@@ -191,7 +187,7 @@ class InterviewSession:
 
     def answer(self, text: str, *, cancel: threading.Event | None = None) -> Feedback:
         """Grade an answer to what is asked now; nothing changes if ``cancel`` is set meanwhile."""
-        text = _SURROGATE.sub("\ufffd", text)
+        text = scrub_surrogates(text)
         if not text.strip():
             raise InterviewError(
                 "the answer is empty: write an answer, or use hint, skip, show answer or quit"
