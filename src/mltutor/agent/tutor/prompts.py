@@ -50,12 +50,18 @@ NOTES_CONTINUE = (
 )
 
 
-def evidence_block(hits: list[Citation], tool_calls: list[ToolRecord], max_chars: int = 500) -> str:
-    """Numbered note excerpts and tool results, as one user-visible block."""
+def evidence_block(
+    hits: list[Citation], tool_calls: list[ToolRecord], max_chars: int = 500, quoted: int = 0
+) -> str:
+    """Numbered note excerpts and tool results, as one user-visible block. The first ``quoted``
+    hits are listed by label only: their text is quoted elsewhere in the prompt (the notes lead)."""
     parts = []
     if hits:
         parts.append("Notes:")
         for i, h in enumerate(hits, 1):
+            if i <= quoted:
+                parts.append(f"[{i}] {h.label} (quoted below)")
+                continue
             text = re.sub(r"\s+", " ", h.text)[:max_chars]
             parts.append(f"[{i}] {h.label}: {text}")
     for call in tool_calls:
@@ -114,10 +120,7 @@ def draft_messages(
     if lead:  # the computed result is the answer; one note excerpt names the rule
         evidence = evidence_block(hits[:1], tool_calls, LEAD_EVIDENCE_CHARS)
     elif notes_lead:  # [1] is the lead itself, quoted below: list it, do not repeat it
-        rest = evidence_block(hits[1:3], tool_calls, LEAD_EVIDENCE_CHARS)
-        rest = re.sub(r"^\[(\d+)\]", lambda m: f"[{int(m.group(1)) + 1}]", rest, flags=re.M)
-        label = f"[1] {hits[0].label} (quoted below)" if hits else ""
-        evidence = "\n".join(p for p in ("Notes:", label, rest.removeprefix("Notes:\n")) if p)
+        evidence = evidence_block(hits[:3], tool_calls, LEAD_EVIDENCE_CHARS, quoted=1)
     else:
         evidence = evidence_block(hits, tool_calls)
     user = f"{evidence}\n\nQuestion: {question}\n{language_instruction(question, language)}"
