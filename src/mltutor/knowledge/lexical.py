@@ -8,14 +8,39 @@ keeping a second on-disk index in sync with Chroma.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Callable, Collection, Sequence
 from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import bm25s
 import numpy as np
 import numpy.typing as npt
-from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_RUSSIAN
+
+if TYPE_CHECKING:
+    import bm25s
+
+
+def _bm25s_stopwords() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """bm25s's English+ and Russian stopword lists, read without importing the ``bm25s`` package:
+    its ``__init__`` imports SciPy (~0.2 s), which tokenizing (the grader, every answer) never
+    needs. ``bm25s/stopwords.py`` is plain tuples; if it cannot be read so, it is imported."""
+    spec = importlib.util.find_spec("bm25s")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    path = Path(locations[0]) / "stopwords.py" if locations else None
+    if path is not None and path.is_file():
+        file_spec = importlib.util.spec_from_file_location("_mltutor_bm25s_stopwords", path)
+        if file_spec is not None and file_spec.loader is not None:
+            module = importlib.util.module_from_spec(file_spec)
+            file_spec.loader.exec_module(module)
+            return tuple(module.STOPWORDS_EN_PLUS), tuple(module.STOPWORDS_RUSSIAN)
+    from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_RUSSIAN  # pragma: no cover
+
+    return tuple(STOPWORDS_EN_PLUS), tuple(STOPWORDS_RUSSIAN)  # pragma: no cover
+
+
+STOPWORDS_EN_PLUS, STOPWORDS_RUSSIAN = _bm25s_stopwords()
 
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
 _EXTRA_STOPWORDS = {
@@ -106,6 +131,8 @@ class LexicalIndex:
         self._bm25: bm25s.BM25 | None = None
         corpus = [tokenize(t) for t in texts]
         if any(corpus):
+            import bm25s
+
             self._bm25 = bm25s.BM25()
             self._bm25.index(corpus, show_progress=False)
 
