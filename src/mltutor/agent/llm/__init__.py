@@ -5,7 +5,13 @@ Importing this package is cheap; ``openai`` loads when a provider is built.
 
 from __future__ import annotations
 
-from mltutor.agent.llm.chat import ChatModel, Completion, Message, ToolCall
+from mltutor.agent.llm.chat import (
+    ChatModel,
+    Completion,
+    Message,
+    ToolCall,
+    continues_final_message,
+)
 from mltutor.agent.llm.connect import Connected, connect_models, probe
 from mltutor.agent.llm.endpoint import EndpointConfig, resolve_endpoints
 from mltutor.agent.llm.openai_chat import OpenAIChatModel, json_response_format
@@ -22,6 +28,7 @@ __all__ = [
     "Usage",
     "UsageScope",
     "connect_models",
+    "continues_final_message",
     "current_usage",
     "json_response_format",
     "probe",

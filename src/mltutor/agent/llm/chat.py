@@ -77,3 +77,10 @@ class ChatModel(Protocol):
     ) -> Iterator[str]:
         """Stream the text of one response, piece by piece (no tools)."""
         ...
+
+
+def continues_final_message(model: object) -> bool:
+    """Whether ``model`` continues a final assistant message (a prefilled answer start) rather than
+    answering after it: llama.cpp's server does (the embedded model); the OpenAI API does not, so
+    remote endpoints and fakes say so by setting ``continues_final_message = True`` themselves."""
+    return getattr(model, "continues_final_message", False) is True

@@ -136,6 +136,11 @@ class OpenAIChatModel:
         return self._config.model
 
     @property
+    def continues_final_message(self) -> bool:
+        """The embedded llama.cpp server continues a final assistant message (prefill)."""
+        return self._config.embedded
+
+    @property
     def config(self) -> EndpointConfig:
         """The endpoint this model talks to."""
         return self._config

@@ -182,7 +182,8 @@ def relevant_evidence(
     hits: list[Citation], lead: Lead | None, exclude_question_ids: Collection[str] = ()
 ) -> list[Citation]:
     """The hits the model may see: the lead's source first, then only what concerns the same topic;
-    never another bank question's chunk when a bank question leads, never an excluded one."""
+    no other question chunk when a bank question leads (not even the leading question's own other
+    chunk: it repeats the lead), never an excluded one."""
     kept: list[Citation] = []
     topic = hits[0].topic if hits else ""
     for i, hit in enumerate(hits):
@@ -190,13 +191,9 @@ def relevant_evidence(
             continue
         if i > 0 and hit.topic != topic:
             continue
-        if (
-            i > 0
-            and lead is not None
-            and lead.question_id
-            and hit.kind == "question"
-            and hit.question_id != lead.question_id
-        ):
+        if i > 0 and lead is not None and lead.question_id and hit.kind == "question":
+            # another bank question's chunk is off the point; another chunk of the leading
+            # question repeats the lead the model already reads in full
             continue
         kept.append(hit)
     return kept[:3]

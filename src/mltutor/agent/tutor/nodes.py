@@ -22,7 +22,7 @@ from mltutor.agent.events import (
     TokenEvent,
     VerificationEvent,
 )
-from mltutor.agent.llm import ChatModel, current_usage
+from mltutor.agent.llm import ChatModel, continues_final_message, current_usage
 from mltutor.agent.tutor import prompts
 from mltutor.agent.tutor.answer import (
     assistant_message,
@@ -222,6 +222,7 @@ class TutorNodes:
             ctx.language,
             lead=tool_lead,
             notes_lead=notes.text if notes and not tool_lead else "",
+            prefill=continues_final_message(self.model),
             **args,
         )
         plan = [0.2] if args else [0.2] + [0.8] * (max(1, ctx.best_of) - 1)

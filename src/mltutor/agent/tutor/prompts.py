@@ -100,6 +100,17 @@ CONTINUE = (
     "citing the notes like [1]. Do not repeat the result and never write a different one."
 )
 
+CONTINUE_PREFILLED = (
+    "Your answer opens with the computed result (it is correct). In 2 sentences, say which rules "
+    "give it, in which order. Do not restate it."
+)
+"""With a server that continues a final assistant message, the result itself is that message's
+start: the model reads it once (not twice, as with :data:`CONTINUE`) and goes on from it instead of
+restating it."""
+
+PREFILL_EVIDENCE_CHARS = 200
+"""With a prefilled computed result, the one note excerpt only names the rule behind it."""
+
 
 def draft_messages(
     question: str,
@@ -111,12 +122,16 @@ def draft_messages(
     previous: str = "",
     lead: str = "",
     notes_lead: str = "",
+    prefill: bool = False,
 ) -> list[dict[str, Any]]:
     """Messages for drafting (or revising) an answer; ``lead`` is a computed result line and
-    ``notes_lead`` our notes' text that already open the answer."""
+    ``notes_lead`` our notes' text that already open the answer. With ``prefill`` (a server that
+    continues a final assistant message) a computed lead is sent as the start of the answer."""
     messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM}]
     for m in history[-4:]:
         messages.append({"role": m["role"], "content": str(m["content"])[:1500]})
+    if lead and prefill and not failures:
+        return [*messages, *_prefilled(question, hits, tool_calls, language, lead)]
     if lead:  # the computed result is the answer; one note excerpt names the rule
         evidence = evidence_block(hits[:1], tool_calls, LEAD_EVIDENCE_CHARS)
     elif notes_lead:  # [1] is the lead itself, quoted below: list it, do not repeat it
@@ -138,6 +153,27 @@ def draft_messages(
             }
         )
     return messages
+
+
+def _prefilled(
+    question: str, hits: list[Citation], tool_calls: list[ToolRecord], language: str, lead: str
+) -> list[dict[str, Any]]:
+    """The user turn and the answer's prefilled start for a computed lead: the tool line that
+    computed the lead is not repeated in the evidence (the lead is that line)."""
+    leading = [c for c in tool_calls if c.ok and c.grounded and c.result_line == lead]
+    others = [c for c in tool_calls if c not in leading]
+    evidence = evidence_block(hits[:1], others, PREFILL_EVIDENCE_CHARS)
+    for call in leading:  # the checker's per-line verdicts are what the explanation is about
+        if call.name == "check_derivation":
+            evidence += "\n" + _check_details(call.result)
+    user = (
+        f"{evidence}\n\nQuestion: {question}\n{language_instruction(question, language)} "
+        f"{CONTINUE_PREFILLED}"
+    )
+    return [
+        {"role": "user", "content": user.strip()},
+        {"role": "assistant", "content": lead + "\n\n"},
+    ]
 
 
 _SENTENCE_END = re.compile(r"[.!?…)\]$`:;]\s*$|\$\$\s*$|\\\]\s*$")

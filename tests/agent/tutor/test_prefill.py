@@ -1,0 +1,139 @@
+"""A computed result sent as the start of the answer (assistant prefill) to a server that continues
+it: read once, not restated, and never sent to an endpoint that would answer after it instead."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mltutor.agent.events import Citation
+from mltutor.agent.llm import EndpointConfig, OpenAIChatModel, continues_final_message
+from mltutor.agent.tutor import prompts
+from mltutor.agent.tutor.lead import relevant_evidence
+from mltutor.agent.tutor.records import Lead, ToolRecord
+from tests.agent.fakes import ScriptedChatModel
+from tests.agent.tutor.test_graph import run
+
+LEAD = "$$\\frac{d}{d x} x^{3} = 3 x^{2}$$"
+
+
+class PrefillingModel(ScriptedChatModel):
+    """A scripted model standing for a server that continues a final assistant message."""
+
+    continues_final_message = True
+
+
+def differentiate_call(line: str = LEAD) -> ToolRecord:
+    return ToolRecord(
+        name="differentiate",
+        args={"expr": "x^3"},
+        ok=True,
+        summary=line,
+        result_line=line,
+        origin="router",
+        grounded=True,
+    )
+
+
+def test_the_embedded_endpoint_continues_and_a_remote_one_does_not() -> None:
+    embedded = OpenAIChatModel(EndpointConfig(model="m", embedded=True))
+    remote = OpenAIChatModel(EndpointConfig(model="m", base_url="http://example.invalid/v1"))
+    assert continues_final_message(embedded)
+    assert not continues_final_message(remote)
+    assert not continues_final_message(ScriptedChatModel([]))
+
+
+def test_prefilled_lead_is_the_answer_start_and_is_not_repeated_in_the_prompt() -> None:
+    hit = Citation(
+        label="calculus § Power rule",
+        topic="calculus",
+        heading="Power rule",
+        source="calculus.md",
+        score=1.0,
+        text="The power rule: d/dx x^n = n x^(n-1). " + "More words. " * 60,
+    )
+    call = differentiate_call()
+    args: dict[str, Any] = {"lead": LEAD}
+    old = prompts.draft_messages("derivative of x^3", [], [hit], [call], "auto", **args)
+    new = prompts.draft_messages(
+        "derivative of x^3", [], [hit], [call], "auto", prefill=True, **args
+    )
+    assert old[-1]["role"] == "user" and old[-1]["content"].count("3 x^{2}") == 2
+    assert new[-1] == {"role": "assistant", "content": LEAD + "\n\n"}
+    user = new[-2]["content"]
+    assert "3 x^{2}" not in user  # the lead is read once, as the answer's start
+    assert "derivative of x^3" in user and "power rule" in user
+    assert len(user) < len(old[-1]["content"]) - 100
+    # a revision still goes the old way: the previous answer and the failures follow
+    revised = prompts.draft_messages(
+        "derivative of x^3",
+        [],
+        [hit],
+        [call],
+        "auto",
+        prefill=True,
+        failures=["wrong"],
+        previous="x",
+        **args,
+    )
+    assert revised[-1]["role"] == "user" and "wrong" in revised[-1]["content"]
+
+
+def test_checker_verdicts_stay_in_a_prefilled_prompt() -> None:
+    call = ToolRecord(
+        name="check_derivation",
+        args={"text": "x^2 = 2x"},
+        ok=True,
+        summary="line 1 is wrong",
+        result_line="Line 1 is wrong",
+        origin="router",
+        grounded=True,
+        result={
+            "steps": [
+                {"line": 1, "text": "d/dx x^2 = x", "status": "wrong", "expected": "2*x"},
+            ]
+        },
+    )
+    messages = prompts.draft_messages(
+        "check: d/dx x^2 = x", [], [], [call], "auto", lead="Line 1 is wrong", prefill=True
+    )
+    assert "line 1: d/dx x^2 = x -> WRONG; expected 2*x" in messages[-2]["content"]
+
+
+def test_graph_prefills_the_computed_result_for_a_continuing_model() -> None:
+    model = PrefillingModel(["By the power rule [1], the exponent comes down and drops by one."])
+    state, _ = run(model, "What is the derivative of x^3?")
+    sent = model.stream_calls[0]["messages"]
+    assert sent[-1]["role"] == "assistant"
+    line = state["tool_calls"][0]["result_line"]
+    assert sent[-1]["content"].strip() == line
+    assert state["answer"].startswith(line)
+    assert state["answer"].count(line) == 1
+    assert "exponent comes down" in state["answer"]
+
+
+def test_other_chunks_of_the_leading_question_are_not_evidence_again() -> None:
+    def chunk(qid: str, kind: str, language: str = "en") -> Citation:
+        return Citation(
+            label=f"regularization § {qid} {language}",
+            topic="regularization",
+            heading="h",
+            source="regularization.md",
+            score=1.0,
+            text="t",
+            kind=kind,
+            question_id=qid,
+            language=language,
+        )
+
+    lead = Lead(text="t", origin="notes", source=1, label="l", question_id="regularization-1")
+    hits = [
+        chunk("regularization-1", "question"),
+        chunk("regularization-1", "question", "ru"),
+        chunk("", "section"),
+        chunk("regularization-2", "question"),
+    ]
+    kept = relevant_evidence(hits, lead)
+    assert [(h.question_id, h.kind) for h in kept] == [
+        ("regularization-1", "question"),
+        ("", "section"),
+    ]
