@@ -36,6 +36,18 @@ def test_settings_come_from_the_environment(
     assert EmbeddedServer(tmp_path / "cache").registry.root == tmp_path / "cache" / "embedded"
 
 
+def test_prompt_step_size_is_a_setting_that_reaches_the_server_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLTUTOR_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("MLTUTOR_EMBEDDED__BATCH_TOKENS", "48")
+    s = load_settings().embedded
+    assert s.batch_tokens == 48
+    srv = EmbeddedServer(tmp_path / "cache", settings=s)
+    argv = native_server_command(tmp_path / "m.gguf", srv._options)
+    assert parse_args(with_port(argv, 1)[3:]).batch == 48
+
+
 def test_the_child_parses_the_command_it_is_given(tmp_path: Path) -> None:
     options = ServerOptions(threads=3, slots=2, context_tokens=2048, prompt_cache_mib=64)
     argv = native_server_command(tmp_path / "m.gguf", options)

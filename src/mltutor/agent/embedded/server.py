@@ -106,6 +106,7 @@ class EmbeddedServer:
             slots=s.slots,
             context_tokens=s.context_tokens,
             prompt_cache_mib=s.prompt_cache_mib,
+            batch_tokens=s.batch_tokens,
             alias=alias or MODEL_ALIAS,
         )
         self._registry = Registry(state_dir or s.state_dir or cache_dir / "embedded")
