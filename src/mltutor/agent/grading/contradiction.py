@@ -83,15 +83,31 @@ def reference_units(texts: list[str]) -> list[Unit]:
             if subject and _PRONOUN.match(sentence.strip()):
                 sentence = f"{subject} {sentence}"  # "it is largest at 0" of what came before
             subject = " ".join(sentence.split()[:3])
+            whole = analyse(sentence).negations
             for piece in (*fragments(sentence), *split_clauses(sentence), sentence):
                 if piece not in seen:
                     seen.add(piece)
-                    out.append(analyse(piece))
+                    unit = analyse(piece)
+                    unit.outer_negation = unit.negations < whole
+                    out.append(unit)
     return out
 
 
 def _shared_plain(a: Counter[str], b: Counter[str]) -> int:
     return sum(1 for t in set(a) & set(b) if not t.startswith("§"))
+
+
+def _shared_besides(a: Counter[str], b: Counter[str], group: int) -> int:
+    """Shared tokens other than the swapped group's: words, and other groups' sides ("bagging
+    *reduces* bias" against "bagging *reduces* variance" agree on the direction)."""
+    return sum(1 for t in set(a) & set(b) if not t.startswith(f"§{group}:"))
+
+
+def _compatible(roles: dict[int, set[str]], ref: Unit, skip: int, *, strict: bool = False) -> bool:
+    """The reference unit names the same sides of the other role groups (``strict``: all of them;
+    otherwise it may leave a group out)."""
+    theirs = _role_sides(ref, skip)
+    return all(theirs.get(k, set() if strict else v) == v for k, v in roles.items())
 
 
 def _role_sides(unit: Unit, skip: int) -> dict[int, set[str]]:
@@ -129,16 +145,16 @@ def _swap(unit: Unit, refs: list[Unit]) -> list[tuple[int, str, Contradiction]]:
         mine = a if unit.tokens.get(a, 0) > unit.tokens.get(b, 0) else b
         other = b if mine == a else a
         # support for the clause as written: reference units naming the same side only
+        swapped = unit.swapped(g)
+        roles = _role_sides(unit, g)
         base = max(
             (
                 overlap(unit.tokens, r.tokens)
                 for r in refs
-                if mine in r.tokens and other not in r.tokens
+                if mine in r.tokens and other not in r.tokens and _compatible(roles, r, g)
             ),
             default=0.0,
         )
-        swapped = unit.swapped(g)
-        roles = _role_sides(unit, g)
         for r in refs:
             if other not in r.tokens or mine in r.tokens:
                 continue  # the reference unit must name only the other side
@@ -147,13 +163,16 @@ def _swap(unit: Unit, refs: list[Unit]) -> list[tuple[int, str, Contradiction]]:
             score = _swap_match(swapped, r.tokens)
             if score < SWAP_MIN or score - base < SWAP_GAIN:
                 continue
-            if _shared_plain(swapped, r.tokens) < MIN_SHARED:
+            if _shared_besides(swapped, r.tokens, g) < MIN_SHARED or not _shared_plain(
+                swapped, r.tokens
+            ):
                 continue
+            if not _same_neighbours(unit.sequence, mine, r.sequence, other):
+                continue  # the reference's "large learning rate" is not the answer's "small slope"
             common = set(swapped) & set(r.tokens)
             if any((t in unit.negated) != (t in r.negated) for t in common):
                 continue  # swapped and negated: says the same thing ("inactive ... no force")
-            theirs = _role_sides(r, g)
-            if any(theirs.get(k) != v for k, v in roles.items()):
+            if not _compatible(roles, r, g):
                 continue  # about another subject (ADF vs KPSS): not comparable
             said, meant = mine[-1], other[-1]
             what = GROUPS[g]
@@ -165,6 +184,26 @@ def _swap(unit: Unit, refs: list[Unit]) -> list[tuple[int, str, Contradiction]]:
             out.append((g, said, Contradiction(unit.text, r.text, reason, "swap")))
             break
     return out
+
+
+NEIGHBOURS = 2
+"""Tokens either side of a swapped term that must share a word with those of the term it is
+swapped for: a swap is about the same thing only if the words around it agree."""
+
+
+def _neighbours(sequence: tuple[str, ...], token: str) -> set[str]:
+    """Tokens within :data:`NEIGHBOURS` of each mention of ``token`` (not its group's tokens)."""
+    group = token.rsplit(":", 1)[0] + ":"
+    out: set[str] = set()
+    for i, t in enumerate(sequence):
+        if t == token:
+            near = sequence[max(0, i - NEIGHBOURS) : i] + sequence[i + 1 : i + 1 + NEIGHBOURS]
+            out.update(n for n in near if not n.startswith(group))
+    return out
+
+
+def _same_neighbours(mine: tuple[str, ...], side: str, theirs: tuple[str, ...], other: str) -> bool:
+    return bool(_neighbours(mine, side) & _neighbours(theirs, other))
 
 
 WINDOW_BEFORE, WINDOW_AFTER = 3, 5
@@ -277,11 +316,13 @@ def _supported_as_written(units: list[Unit], refs: list[Unit], g: int, side: str
     for unit in units:
         if unit.tokens.get(mine, 0) <= unit.tokens.get(other, 0):
             continue
+        roles = _role_sides(unit, g)
         for r in refs:
             if (
                 mine in r.tokens
                 and other not in r.tokens
                 and overlap(unit.tokens, r.tokens) >= SWAP_MIN
+                and _compatible(roles, r, g, strict=True)
             ):
                 return True
     return False
@@ -295,6 +336,8 @@ def _negation(unit: Unit, refs: list[Unit]) -> Contradiction | None:
         score = overlap(unit.tokens, r.tokens)
         if score < NEGATION_MIN or _shared_plain(unit.tokens, r.tokens) < 3:
             continue
+        if r.outer_negation:
+            continue  # "does not say that X": the piece "X" is not asserted
         if min(r.negations, 1) == polarity:
             best_same = max(best_same, score)
             continue
@@ -365,6 +408,8 @@ def _misconception(unit: Unit, beliefs: list[tuple[Unit, Unit]]) -> Contradictio
         common = set(unit.tokens) & set(belief.tokens)
         if any((t in unit.negated) != (t in belief.negated) for t in common):
             continue  # the answer denies the misconception
+        if min(unit.negations, 1) != min(belief.negations, 1):
+            continue  # "a model can't look good by ..." does not restate "... means a good model"
         if overlap(unit.tokens, correction.tokens) >= score:
             continue
         return Contradiction(

@@ -18,10 +18,11 @@ import numpy as np
 from mltutor.agent.errors import NoRubricError
 from mltutor.agent.grading import combine
 from mltutor.agent.grading.apparatus import strip_apparatus
-from mltutor.agent.grading.contradiction import Contradiction, find_contradictions, reference_units
+from mltutor.agent.grading.contradiction import Contradiction
 from mltutor.agent.grading.coverage import COVERED, Embed, cover, stretches
 from mltutor.agent.grading.formulas import answer_formulas, check_formulas, reference_formulas
 from mltutor.agent.grading.judge import JudgeFailed, JudgeReply, draft_key_points, run_judge
+from mltutor.agent.grading.pairs import contradictions_of
 from mltutor.agent.grading.records import (
     Grade,
     GraderInfo,
@@ -240,18 +241,15 @@ class Grader:
         pieces = stretches(sentences)
         kept = " ".join(sentences)
         facts = [*rubric.facts]
-        beliefs = [(analyse(b), analyse(c)) for b, c in rubric.misconceptions]
         ref_texts = [rubric.reference, *points, *(c for _, c in rubric.misconceptions)]
-        refs = reference_units(ref_texts)
         allowed = number_values(" ".join([rubric.question, rubric.reference, *points, *facts]))
-        contradictions = find_contradictions(
+        contradictions = contradictions_of(
+            rubric.question,
             sentences,
-            refs,
+            ref_texts,
+            list(rubric.misconceptions),
             allowed_numbers=allowed,
-            misconceptions=beliefs,
             numbers=rubric.source != "notes",  # notes sections hold other examples' numbers
-            question=rubric.question,
-            reference_texts=ref_texts,
         )
         claims = answer_formulas(kept)
         refs_f = reference_formulas([rubric.reference, *points, *facts]) if claims else []

@@ -94,12 +94,25 @@ def _top_level_commas(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+_RELATIVE = re.compile(r",\s+(?:which|who|где|котор\w+)\s+(?P<rest>.{1,24})", re.IGNORECASE)
+
+
+def _relative_starts(sentence: str) -> list[str]:
+    return [m.group("rest") for m in _RELATIVE.finditer(sentence)]
+
+
 def fragments(sentence: str) -> list[str]:
     """Clauses split further at top-level commas; every piece after the first gets the clause's
     subject (its first two words) in front: "t-SNE is slow, has no transform" gives "t-SNE is slow"
-    and "t-SNE is has no transform"."""
+    and "t-SNE is has no transform". A relative clause ("..., which mainly reduces bias") gets the
+    sentence's subject: "Bagging averages them, which reduces bias" gives "Bagging averages
+    reduces bias"."""
     out: list[str] = []
-    for clause in split_clauses(sentence):
+    starts = _relative_starts(sentence)
+    head = " ".join(sentence.split()[:2])
+    for k, clause in enumerate(split_clauses(sentence)):
+        if k and any(s.startswith(clause[: len(s)]) or clause.startswith(s) for s in starts):
+            clause = f"{head} {clause}"
         pieces = _top_level_commas(clause)
         if len(pieces) == 1:
             out.append(clause)
@@ -201,6 +214,10 @@ class Unit:
     """Numbers written in it, each with its readings."""
     sequence: tuple[str, ...] = ()
     """Its tokens in reading order (stems and ``§group:side`` tokens)."""
+    outer_negation: bool = False
+    """A piece of a reference sentence that has a negation outside the piece ("it does not say
+    that the data become normal" gives "the data become normal"): its own polarity is not what
+    the reference asserts."""
 
     @property
     def plain(self) -> Counter[str]:

@@ -35,6 +35,8 @@ class TermGroup:
 
 
 _W = r"\w*"  # rest of a word (suffixes, Russian endings)
+QUESTION_SIDES = ("qpaira", "qpairb")
+"""Placeholders for the two things a comparison question names (:mod:`.pairs` rewrites them in)."""
 
 GROUPS: tuple[TermGroup, ...] = (
     TermGroup(
@@ -83,7 +85,7 @@ GROUPS: tuple[TermGroup, ...] = (
             r"bigger",
             r"greater",
             r"more\b",
-            r"boost" + _W,
+            r"boost(?:s|ed)?\b",  # not "boosting", the ensemble method
             r"увелич" + _W,
             r"раст(?:[её]т|ут)\b",
             r"вырост" + _W,
@@ -205,6 +207,9 @@ GROUPS: tuple[TermGroup, ...] = (
         (r"discriminative", r"дискриминативн" + _W),
     ),
     TermGroup(
+        QUESTION_SIDES[0] + "/" + QUESTION_SIDES[1], (QUESTION_SIDES[0],), (QUESTION_SIDES[1],)
+    ),
+    TermGroup(
         "rejects/keeps",
         (r"reject" + _W, r"отверга" + _W, r"отклоня" + _W),
         (r"accept" + _W, r"fail(?:s)? to reject", r"принима" + _W),
@@ -324,6 +329,7 @@ __all__ = [
     "GROUPS",
     "NEGATIONS",
     "OVERCLAIMS",
+    "QUESTION_SIDES",
     "TermGroup",
     "TermHit",
     "group_name",

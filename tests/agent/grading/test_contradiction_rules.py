@@ -1,0 +1,85 @@
+"""The contradiction checks one rule at a time: each fires on a false statement and stays quiet on a
+true one worded close to it (lexical only: no embedder, no notes)."""
+
+from __future__ import annotations
+
+from mltutor.agent.grading.contradiction import find_contradictions, reference_units
+from mltutor.agent.grading.pairs import contradictions_of, question_pair
+from mltutor.agent.grading.text import analyse, fragments
+
+
+def _found(sentence: str, refs: list[str], **kwargs: object) -> list[str]:
+    units = reference_units(refs)
+    return [
+        c.reason for c in find_contradictions([sentence], units, reference_texts=refs, **kwargs)
+    ]  # type: ignore[arg-type]
+
+
+RELU = [
+    "The downside is that a unit whose pre-activation is negative for every input receives zero "
+    "gradient forever and stops learning (dying ReLU), often after a too-large learning rate.",
+    "Leaky ReLU, ELU or GELU keep a small gradient for negative inputs.",
+]
+
+
+def test_a_swapped_direction_must_sit_among_the_same_words() -> None:
+    # "small slope" is not the reference's "too-large learning rate"
+    fixes = (
+        "Fixes: Leaky ReLU, ELU or GELU, which keep a small slope for negative inputs, "
+        "a lower learning rate"
+    )
+    assert _found(fixes, RELU) == []
+    assert _found("Leaky ReLU and GELU keep a large gradient for negative inputs.", RELU)
+
+
+def test_a_reference_piece_under_an_outer_negation_is_not_asserted() -> None:
+    refs = ["Теорема не говорит, что сами данные становятся нормальными при большом n."]
+    assert _found("Сами данные не становятся нормальными при большом n.", refs) == []
+    plain = ["Сами данные не становятся нормальными при большом n."]
+    assert _found("Сами данные становятся нормальными при большом n.", plain)
+
+
+def test_a_negated_sentence_does_not_restate_a_misconception() -> None:
+    belief = (analyse("High accuracy means a good model."), analyse("Accuracy hides recall."))
+    kwargs = {"misconceptions": [belief]}
+    assert _found("A model can't look good by having just one of them high.", [], **kwargs) == []
+    assert _found("High accuracy means a good model.", [], **kwargs)
+
+
+def test_boosting_is_a_method_not_a_direction() -> None:
+    assert not [t for t in analyse("gradient boosting").tokens if t.startswith("§")]
+    assert [t for t in analyse("it boosts recall").tokens if t.startswith("§")]
+
+
+def test_a_relative_clause_keeps_the_sentence_subject() -> None:
+    assert "Bagging averages reduces bias" in fragments("Bagging averages them, which reduces bias")
+
+
+def test_the_pair_a_comparison_question_names() -> None:
+    pair = question_pair("Clip by value vs clip by norm: how do they differ?")
+    assert pair is not None and (pair.a, pair.b) == ("valu", "norm")
+    pair = question_pair("Чем ковариация отличается от корреляции?")
+    assert pair is not None and pair.a_word == "ковариация"
+    assert question_pair("Why does L1 give sparse weights and L2 not?") is None
+    assert question_pair("ADF versus KPSS: what does each test assume?") is None  # a fixed group
+
+
+BAGGING = [
+    "Bagging averages many deep trees trained in parallel, which reduces variance.",
+    "Boosting fits shallow trees sequentially to the errors and reduces bias.",
+]
+QUESTION = "What is the difference between bagging and boosting?"
+
+
+def _pair_found(sentence: str) -> list[tuple[str, str]]:
+    found = contradictions_of(QUESTION, [sentence], BAGGING, [], allowed_numbers=[], numbers=True)
+    return [(c.sentence, c.reason) for c in found]
+
+
+def test_saying_of_one_side_of_the_question_what_holds_for_the_other() -> None:
+    wrong = "Boosting fits shallow trees sequentially to the errors and reduces variance."
+    found = _pair_found(wrong)
+    assert found and found[0][0] == wrong  # reported as the answer wrote it
+    assert "qpair" not in found[0][1]
+    assert _pair_found("Boosting fits shallow trees sequentially and reduces bias.") == []
+    assert _pair_found("Bagging averages deep trees, which mainly reduces variance.") == []
