@@ -119,6 +119,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _bad_input(args, f"cannot read the answer from stdin: {exc}")
     settings = load_settings()
+    from mltutor.knowledge.embedding import use_cache_dir
+
+    use_cache_dir(settings.cache_dir)  # the embedder loads from its cache file there (~0.1 s)
 
     def progress(message: str, fraction: float | None = None) -> None:
         print(message, file=sys.stderr, flush=True)
