@@ -86,21 +86,35 @@ def test_derivative_question_routes_to_tool_and_verifies() -> None:
     assert "differentiate" in prompt and "[1] calculus § Product rule" in prompt
 
 
+NO_LEAD = "Why do we need calculus in machine learning?"
+"""Nothing computes it and no note heading answers it: the model's draft is the whole answer."""
+
+
 def test_failed_verification_triggers_revision() -> None:
     model = ScriptedChatModel([WRONG, RIGHT])
-    state, events = run(model, "derivative of x^2 sin(x)", max_revisions=1)
+    state, events = run(model, NO_LEAD, max_revisions=1)
+    assert not state["tool_calls"] and not state.get("lead")
     verifications = [e for e in events if e.type == "verification"]
     assert [v.claims_failed > 0 for v in verifications] == [True, False]
     assert state["revisions"] == 1
-    assert state["answer"].endswith(RIGHT)
+    assert state["answer"].startswith(RIGHT)
     revise_prompt = model.stream_calls[1]["messages"][-1]["content"]
     assert "is wrong" in revise_prompt and "correct value" in revise_prompt
 
 
-def test_revision_budget_exhausted_states_the_computed_result() -> None:
+def test_revision_budget_exhausted_removes_what_failed() -> None:
     model = ScriptedChatModel([WRONG, WRONG])
+    state, _ = run(model, NO_LEAD, max_revisions=1)
+    assert state["revisions"] == 1 and len(model.stream_calls) == 2
+    answer = state["answer"]
+    assert "2x \\cos x$" not in answer  # the wrong statement was removed ...
+    assert "did not verify were removed" in answer  # ... visibly
+
+
+def test_after_a_computed_lead_what_fails_is_removed_without_a_second_draft() -> None:
+    model = ScriptedChatModel([WRONG, RIGHT])
     state, _ = run(model, "derivative of x^2 sin(x)", max_revisions=1)
-    assert state["revisions"] == 1
+    assert state["revisions"] == 0 and len(model.stream_calls) == 1
     answer = state["answer"]
     assert "2x \\cos x$" not in answer  # the wrong statement was removed ...
     assert "did not verify were removed" in answer  # ... visibly

@@ -223,7 +223,22 @@ def test_contradicting_sentence_is_removed_and_said_so() -> None:
     good = "The corner of the diamond is where a weight is exactly zero [1]."
     model = ScriptedChatModel([bad, good])
     state, events = run(model, "Why does L1 regularization give sparse weights?")
-    # the contradiction triggers a revision with the notes' evidence, and the final answer is clean
+    # our notes lead: the contradicting addition is removed, visibly, with no second draft
+    assert state["revisions"] == 0 and len(model.stream_calls) == 1
+    assert "L2 the weights become sparse" not in state["answer"]
+    assert "corner of the diamond" in state["answer"]
+    assert "1 statement(s) that contradict the notes ([1]) were removed" in state["answer"]
+    verification = [e for e in events if e.type == "verification"][-1]
+    assert verification.statements_contradicted == 1
+
+
+def test_contradicting_draft_without_a_lead_is_revised() -> None:
+    bad = "With L2 the weights become sparse too, just more slowly [1]."
+    good = "The corner of the diamond is where a weight is exactly zero [1]."
+    model = ScriptedChatModel([bad, good])
+    question = "Why does L1 regularization give sparse weights?"
+    state, events = run(model, question, exclude_question_ids=("regularization-1",))
+    assert not state.get("lead")
     assert state["revisions"] == 1
     revise = model.stream_calls[1]["messages"][-1]["content"]
     assert "contradicts the notes" in revise

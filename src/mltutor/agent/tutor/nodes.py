@@ -324,11 +324,17 @@ class TutorNodes:
         return {"verification": v}
 
     def needs_revision(self, state: TutorState, runtime: Runtime[RunContext]) -> str:
-        """Edge: revise when the best draft has failed claims and revisions remain."""
+        """Edge: revise when the best draft has failed claims and revisions remain. Not after a
+        lead: the answer's substance (a computed result, our notes) is already right, and what the
+        model added that failed is removed from it (:func:`compose_answer`, which says so); a
+        second draft would double the answer time (+15-100 s on the embedded model) to reword an
+        addition."""
         v = state["verification"]
         if (
             (v.claims_failed or v.count("contradicted"))
             and self.model is not None
+            and not state.get("lead")
+            and not self._tool_lead(state)
             and runtime.context.verify
             and state.get("revisions", 0) < runtime.context.max_revisions
         ):
