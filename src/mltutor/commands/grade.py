@@ -106,6 +106,9 @@ def _bad_input(args: argparse.Namespace, message: str) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    from mltutor.commands.limits import skip_pydantic_plugins
+
+    skip_pydantic_plugins()  # before the first pydantic model is built (settings, records)
     from mltutor.agent.errors import AgentError, NoRubricError
     from mltutor.settings import load_settings
 
