@@ -35,6 +35,11 @@ def test_a_swapped_direction_must_sit_among_the_same_words() -> None:
 def test_a_reference_piece_under_an_outer_negation_is_not_asserted() -> None:
     refs = ["Теорема не говорит, что сами данные становятся нормальными при большом n."]
     assert _found("Сами данные не становятся нормальными при большом n.", refs) == []
+    # ... it is denied: asserting it contradicts the reference
+    assert _found("Сами данные становятся нормальными при большом n.", refs)
+    # a negation elsewhere in the sentence says nothing about the piece
+    other = ["Сами данные становятся нормальными при большом n, но это не важно."]
+    assert _found("Сами данные не становятся нормальными при большом n.", other) == []
     plain = ["Сами данные не становятся нормальными при большом n."]
     assert _found("Сами данные становятся нормальными при большом n.", plain)
 
@@ -46,8 +51,10 @@ def test_a_negated_sentence_does_not_restate_a_misconception() -> None:
     assert _found("High accuracy means a good model.", [], **kwargs)
 
 
-def test_boosting_is_a_method_not_a_direction() -> None:
+def test_boosting_and_dropout_are_methods_not_directions() -> None:
     assert not [t for t in analyse("gradient boosting").tokens if t.startswith("§")]
+    assert not [t for t in analyse("dropout").tokens if t.startswith("§")]
+    assert [t for t in analyse("the loss drops").tokens if t.startswith("§")]
     assert [t for t in analyse("it boosts recall").tokens if t.startswith("§")]
 
 

@@ -44,6 +44,8 @@ SWAP_GAIN = 0.15
 """... and this much better than the clause as written matches any reference clause."""
 NEGATION_MIN = 0.7
 """A clause and a reference clause of opposite polarity must match this well to contradict."""
+NEGATION_SHARED = 3
+"""... and share this many words."""
 NUMBER_MIN = 0.45
 """A clause must match a reference clause this well for a different number there to count."""
 MISCONCEPTION_MIN = 0.6
@@ -88,7 +90,8 @@ def reference_units(texts: list[str]) -> list[Unit]:
                 if piece not in seen:
                     seen.add(piece)
                     unit = analyse(piece)
-                    unit.outer_negation = unit.negations < whole
+                    if unit.negations < whole:
+                        unit.outer_negation = sentence[: max(0, sentence.find(piece))]
                     out.append(unit)
     return out
 
@@ -328,22 +331,29 @@ def _supported_as_written(units: list[Unit], refs: list[Unit], g: int, side: str
     return False
 
 
+_DENIED = re.compile(r"(?:\bnot|n't|\bне)\s+\w+(?:\s+\w+)?\s*,?\s+(?:that|что)\s*$", re.IGNORECASE)
+"""What comes before a piece that a negated verb denies: "It does not say that", "не говорит, что"."""
+
+
 def _negation(unit: Unit, refs: list[Unit]) -> Contradiction | None:
     polarity = min(unit.negations, 1)
     best_same = 0.0
     best_other: tuple[float, Unit | None] = (0.0, None)
     for r in refs:
         score = overlap(unit.tokens, r.tokens)
-        if score < NEGATION_MIN or _shared_plain(unit.tokens, r.tokens) < 3:
+        if score < NEGATION_MIN or _shared_plain(unit.tokens, r.tokens) < NEGATION_SHARED:
             continue
-        if r.outer_negation:
-            continue  # "does not say that X": the piece "X" is not asserted
-        if min(r.negations, 1) == polarity:
+        denied = _DENIED.search(r.outer_negation)
+        if r.outer_negation and not denied:
+            continue  # a negation elsewhere in the sentence: the piece's polarity is unknown
+        # "does not say that X": the piece "X" is denied, whatever its own words
+        theirs = min(r.negations, 1) ^ int(bool(denied))
+        if theirs == polarity:
             best_same = max(best_same, score)
             continue
         # the negation must bear on what both say: a negated word of one is a word of the other
         shared = set(unit.tokens) & set(r.tokens)
-        if not (shared & (unit.negated | r.negated)):
+        if not denied and not (shared & (unit.negated | r.negated)):
             continue
         if score > best_other[0]:
             best_other = (score, r)

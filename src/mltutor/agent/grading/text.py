@@ -214,10 +214,10 @@ class Unit:
     """Numbers written in it, each with its readings."""
     sequence: tuple[str, ...] = ()
     """Its tokens in reading order (stems and ``§group:side`` tokens)."""
-    outer_negation: bool = False
-    """A piece of a reference sentence that has a negation outside the piece ("it does not say
-    that the data become normal" gives "the data become normal"): its own polarity is not what
-    the reference asserts."""
+    outer_negation: str = ""
+    """For a piece of a reference sentence with a negation outside the piece ("it does not say
+    that the data become normal" gives "the data become normal"): the sentence's text before the
+    piece. Its own polarity is not what the reference asserts."""
 
     @property
     def plain(self) -> Counter[str]:

@@ -103,7 +103,7 @@ GROUPS: tuple[TermGroup, ...] = (
             r"less\b",
             r"shrink" + _W,
             r"fall" + _W,
-            r"drop" + _W,
+            r"drop(?!out)" + _W,  # not dropout
             r"уменьш" + _W,
             r"ниже",
             r"меньше",
