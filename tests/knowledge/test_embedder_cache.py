@@ -76,6 +76,15 @@ def test_a_damaged_file_is_moved_aside_and_rebuilt(built: tuple[Path, Any], tmp_
     assert load_model(1, tmp_path).source == "cache"
 
 
+def test_an_unreadable_path_is_not_trusted_and_leaves_no_litter(tmp_path: Path) -> None:
+    path = cache_path(tmp_path)
+    path.mkdir(parents=True)  # cannot be opened as a file, moved over a file, or replaced
+    loaded = load_model(1, tmp_path)
+    assert loaded.source == "wheel" and "cannot be read" in loaded.note
+    assert loaded.model.encode(["hello"]).shape == (1, 512)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
 def test_a_stale_file_is_rebuilt_without_an_aside(built: tuple[Path, Any], tmp_path: Path) -> None:
     folder, _ = built
     arrays, meta = read_array_file(cache_path(folder))

