@@ -3,21 +3,36 @@ computed is stated, citations resolved, and one sentence says what was checked."
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from mltutor.agent.events import Citation
 from mltutor.agent.tutor.records import Candidate, ToolRecord, VerificationRecord
 from mltutor.agent.tutor.scoring import cited_indices
 
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-ZА-ЯЁ$\\(])")
 
-def _drop_lines(answer: str, spans: list[str]) -> tuple[str, int]:
-    removed = 0
+
+def _drop_lines(answer: str, spans: list[str]) -> tuple[str, int, int]:
+    """``answer`` without what holds a failed formula: the sentence, when its line is a paragraph
+    of several sentences (one wrong formula must not take a paragraph of right ones with it),
+    else the line. Returns the text and how many lines and sentences went."""
+    lines_removed = sentences_removed = 0
     for span in spans:
-        lines = answer.splitlines()
-        kept = [line for line in lines if span not in line]
-        removed += len(lines) - len(kept)
+        kept: list[str] = []
+        for line in answer.splitlines():
+            if span not in line:
+                kept.append(line)
+                continue
+            parts = _SENTENCE_SPLIT.split(line)
+            rest = [p for p in parts if span not in p]
+            if len(parts) > 1 and rest:
+                kept.append(" ".join(rest))
+                sentences_removed += len(parts) - len(rest)
+            else:
+                lines_removed += 1
         answer = "\n".join(kept).strip()
-    return answer, removed
+    return answer, lines_removed, sentences_removed
 
 
 def _drop_sentences(answer: str, sentences: list[str]) -> tuple[str, int]:
@@ -63,9 +78,11 @@ def compose_answer(
         answer, marked = _mark_unsupported(answer, unsupported)
         if marked:
             footnote = FOOTNOTES.get(language, FOOTNOTES["en"])
-        answer, removed = _drop_lines(answer, v.failed_spans)
-        if removed:
-            notes.append(f"{removed} line(s) with formulas that did not verify were removed")
+        answer, lines, sentences = _drop_lines(answer, v.failed_spans)
+        gone = [f"{lines} line(s)"] if lines else []
+        gone += [f"{sentences} sentence(s)"] if sentences else []
+        if gone:
+            notes.append(f"{' and '.join(gone)} with formulas that did not verify were removed")
         contradicted = [s.sentence for s in v.statements if s.verdict == "contradicted"]
         answer, dropped = _drop_sentences(answer, contradicted)
         if dropped:

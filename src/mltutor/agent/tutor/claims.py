@@ -4,6 +4,9 @@ A claim is an equality in a math span (``$...$``, ``$$...$$``, ``\\(...\\)``, ba
 is mostly math). Each is run through the derivation checker as a one-line derivation. Results a tool
 computed for this question must also appear in the answer (an equivalent expression or number).
 
+A derivative stated in words ("the derivative of $A$ is $B$") is the claim ``d/dx(A) = B`` (see
+:mod:`~mltutor.agent.tutor.derivative_claims`).
+
 A claim is failed only when it is shown wrong: a derivative, integral, limit or sum the checker
 refutes, arithmetic with numbers only, an equation that holds for no value (``x + 1 = x``), or an
 identity between expressions in the same variables that fails (``(a+b)^2 = a^2 + b^2``). An equation
@@ -17,6 +20,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from mltutor.agent.tutor.derivative_claims import derivative_claims
 from mltutor.agent.tutor.records import ToolRecord, VerificationRecord
 from mltutor.tools.errors import ToolError
 from mltutor.tools.limits import DEFAULT_LIMITS, ToolLimits
@@ -221,7 +225,8 @@ def verify(
     from mltutor.tools.checker import check_derivation
 
     result = VerificationRecord()
-    for span, claim in claim_spans(text):
+    stated = derivative_claims(text, tool_calls)  # "the derivative of $A$ is $B$"
+    for span, claim in [*claim_spans(text), *stated]:
         try:
             report = check_derivation(claim, limits=limits)
         except Exception:  # the checker promises not to raise; a bug there must not fail the answer
