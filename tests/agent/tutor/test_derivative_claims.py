@@ -22,11 +22,7 @@ def test_a_wrong_derivative_stated_in_words_fails_and_its_sentence_goes() -> Non
         "and the derivative of $\\cos(x)$ is $-\\sin(x)$. Therefore, the derivative of the product "
         "is $3x^2 \\cdot (-\\sin(x)) + \\cos(x) \\cdot 3x^2 = -3x^2 \\sin(x) + 3x^2 \\cos(x)$."
     )
-    text = (
-        f"$${call.result_line}$$\n\n{own}"
-        if not call.result_line
-        else f"{call.result_line}\n\n{own}"
-    )
+    text = f"{call.result_line}\n\n{own}"
     v = verify(text, [call])
     assert v.claims_failed == 1, v.failures
     assert "the correct value is" in v.failures[0]
