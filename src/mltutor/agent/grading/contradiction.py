@@ -189,7 +189,7 @@ def _swap(unit: Unit, refs: list[Unit]) -> list[tuple[int, str, Contradiction]]:
     return out
 
 
-NEIGHBOURS = 2
+NEIGHBOURS = 3
 """Tokens either side of a swapped term that must share a word with those of the term it is
 swapped for: a swap is about the same thing only if the words around it agree."""
 
