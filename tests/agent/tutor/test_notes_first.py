@@ -354,3 +354,12 @@ def test_with_the_notes_leading_the_model_is_not_asked_to_choose_a_tool() -> Non
     run(unled, q, exclude_question_ids=("regularization-1",))
     assert len(unled.complete_calls) == 1  # without a lead the tools are still offered
     assert unled.complete_calls[0]["max_tokens"] == 160  # a call, not an answer in prose
+
+
+def test_with_a_notes_lead_the_prompt_holds_the_lead_and_not_other_excerpts() -> None:
+    model = ScriptedChatModel(["For example, the corner (0, 1) is hit first [1]."])
+    state, _ = run(model, "Why does L1 regularization give sparse weights?")
+    assert len(state["hits"]) == 2  # the section is still evidence for checking the prose ...
+    prompt = model.stream_calls[0]["messages"][-1]["content"]
+    assert "diamond with corners on the axes" in prompt
+    assert "Weight decay is L2 for SGD" not in prompt  # ... but is not read by the model
