@@ -90,3 +90,28 @@ def test_saying_of_one_side_of_the_question_what_holds_for_the_other() -> None:
     assert "qpair" not in found[0][1]
     assert _pair_found("Boosting fits shallow trees sequentially and reduces bias.") == []
     assert _pair_found("Bagging averages deep trees, which mainly reduces variance.") == []
+
+
+CLIPPING = [
+    "Clip by norm rescales the whole gradient vector, so the direction is preserved.",
+    "Norm clipping is the standard choice for RNNs and Transformers.",
+    "Clip by value clamps every component to [-v, v] and can change the direction.",
+]
+
+
+def test_one_clause_can_say_of_one_side_what_holds_for_the_other() -> None:
+    question = "Clip by value vs clip by norm: how do they differ?"
+
+    def found(sentence: str) -> list[str]:
+        hits = contradictions_of(
+            question, [sentence], CLIPPING, [], allowed_numbers=[], numbers=True
+        )
+        return [c.reason for c in hits]
+
+    # the sentence names both sides, so the whole of it leans neither way: its clauses are read
+    wrong = (
+        "Clip by norm rescales the whole gradient vector so the direction is preserved, "
+        "while value clipping is the standard choice for RNNs and Transformers."
+    )
+    assert found(wrong) == ["says of value what the reference says of norm"]
+    assert found(wrong.replace("while value", "while norm")) == []

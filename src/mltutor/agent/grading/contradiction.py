@@ -471,6 +471,8 @@ def find_contradictions(
             break
         if found is None and not _EITHER.search(sentence):
             found = _association(analyse(strip_asides(sentence)), assoc, common, refs)
+            for piece in split_clauses(sentence) if found is None and len(pieces) > 1 else []:
+                found = found or _association(analyse(strip_asides(piece)), assoc, common, refs)
         if found is None and numbers and len(units) > 1:
             found = _number(whole, refs, allowed)  # a label and its list of numbers split apart
         for unit in [analyse(strip_asides(p)) for p in pieces] if found is None else []:
