@@ -64,5 +64,10 @@ def test_what_is_not_a_stated_derivative_is_left_alone() -> None:
     assert derivative_claims("The derivative of $x y$ is $y$.", []) == []
     # a derivative named but no value stated
     assert derivative_claims("The derivative of $x^2$ is easy to find.", []) == []
+    # a condition to solve, not a stated derivative
+    tool = [differentiate("x^2 - 4x")]
+    assert derivative_claims("The derivative of $x^2 - 4x$ is $0$ at $x = 2$.", tool) == []
+    assert derivative_claims("At the minimum the derivative is $0$ when $x = 2$.", tool) == []
+    assert derivative_claims("Производная равна $0$ в точке $x = 2$.", tool) == []
     claims = derivative_claims("The derivative of $x^2$ with respect to x is $2x$.", [])
     assert claims == [("2x", "\\frac{d}{dx}\\left(x^2\\right) = 2x")]

@@ -20,16 +20,18 @@ _VERB = (
     r"равна|равен|равно|есть|будет|даёт|дает)"
 )
 _FILLER = r"(?:\s+(?:indeed|simply|just|then|therefore|thus|тогда|просто))?\s*[:=]?\s*"
+_CONDITION = r"(?!\s*,?\s*(?:at|when|where|for|if|only|при|когда|где|в\s+точке|если)(?!\w))"
+"""Not "... is $0$ at the optimum / when x = 2": a condition to solve, not a stated derivative."""
 _OF_RE = re.compile(
     r"(?:derivative|производн\w*)\s+(?:of\s+|от\s+|функции\s+)?⟦(\d+)⟧"
-    r"[^⟦.;!?]{0,40}?(?<!\w)" + _VERB + r"(?!\w)" + _FILLER + r"⟦(\d+)⟧",
+    r"[^⟦.;!?]{0,40}?(?<!\w)" + _VERB + r"(?!\w)" + _FILLER + r"⟦(\d+)⟧" + _CONDITION,
     re.IGNORECASE,
 )
 _THE_RE = re.compile(
     r"(?:derivative|производн\w*)"
     r"(?:\s+of\s+(?:the|this|our|that)\s+(?:product|function|expression|quotient|composition))?"
     r"(?:\s+(?:произведения|функции|выражения|всего\s+выражения))?"
-    r"\s+" + _VERB + r"(?!\w)" + _FILLER + r"⟦(\d+)⟧",
+    r"\s+" + _VERB + r"(?!\w)" + _FILLER + r"⟦(\d+)⟧" + _CONDITION,
     re.IGNORECASE,
 )
 _MAX = 6
