@@ -20,8 +20,10 @@ DRAFT_MAX_TOKENS = 256
 """Token budget of a draft with nothing leading it: the point and the few sentences that justify it
 (at ~10 tokens/s on a 2-core CPU every 100 tokens cost the reader 10 s)."""
 
-LEAD_MAX_TOKENS = 160
-"""Token budget after a computed result or our notes already open the answer: 2-3 sentences."""
+LEAD_MAX_TOKENS = 128
+"""Token budget after a computed result or our notes already open the answer: 2-3 sentences. Asked
+for two sentences after a derivative, the embedded model wrote 135-145 tokens (four sentences, the
+last restating the result) in the prefill A/B; a draft cut here loses its unfinished sentence."""
 
 TOOL_CHOICE_MAX_TOKENS = 160
 """Budget of the tool-choice call: a tool call with its arguments (a list of p-values included) fits;
