@@ -11,6 +11,9 @@ Issue 10 asks for a process "well under 2 s on this 2-core machine". Variants, r
 - ``before``: the source tree of ``--before REV`` (``git archive``, run with ``PYTHONPATH``), i.e.
   the code before this work, in the same venv; leave out with ``--before ''``.
 
+``--after REV`` runs the first three from a snapshot of ``REV`` too (the tree is shared with other
+work in progress, which must not change the code under test mid-run).
+
 Each variant gets its own cache dir (``MLTUTOR_CACHE_DIR``; bank vectors and the embedder file,
 written by a warm-up run that is not counted), no config file, no model endpoint, and a bytecode
 cache in a temporary ``PYTHONPYCACHEPREFIX`` (an installed mltutor has its ``.pyc`` files; this
@@ -19,7 +22,7 @@ wall time, median CPU time (user + system), the ratio to ``cache`` (median over 
 per-round ratio), whether the JSON output (without ``grader.seconds``) equals ``cache``'s in every
 round, and the load average.
 
-Run: .venv/bin/python bench/bench_grade_process.py [--rounds 7] [--before 254648a]
+Run: .venv/bin/python bench/bench_grade_process.py [--rounds 7] [--before 254648a] [--after HEAD]
      (writes bench/results/grade_process.json)
 """
 
@@ -71,7 +74,19 @@ CASES: dict[str, tuple[str, str]] = {
 DEFAULT_CASES = ("l1_no_formula", "sigmoid_formula", "ru_l1_l2")
 
 
-def _env(cache_dir: Path, pycache: Path, extra: dict[str, str]) -> dict[str, str]:
+def _snapshot(rev: str, folder: Path) -> Path:
+    """The ``src`` tree of ``rev`` (``git archive``) under ``folder``."""
+    folder.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "archive", rev, "src"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder / "src"
+
+
+def _env(
+    cache_dir: Path, pycache: Path, extra: dict[str, str], src: Path | None = None
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLTUTOR_", "OPENAI_"))}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.pop("PYTHONPATH", None)
@@ -82,6 +97,8 @@ def _env(cache_dir: Path, pycache: Path, extra: dict[str, str]) -> dict[str, str
         PYTHONPYCACHEPREFIX=str(pycache),
     )
     env.update(extra)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)  # ahead of the editable install's path
     return env
 
 
@@ -110,32 +127,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--before", default=BEFORE_DEFAULT, help="git revision; '' to skip")
+    parser.add_argument(
+        "--after",
+        default="",
+        help="run the current variants from this git revision (a snapshot: other work in the "
+        "tree cannot change it mid-run); '' runs the working tree",
+    )
     parser.add_argument("--cases", nargs="*", default=list(DEFAULT_CASES), choices=list(CASES))
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-grade-"))
     pycache = tmp / "pycache"
     variants: dict[str, tuple[list[str], dict[str, str], Any]] = {}
     python = [sys.executable, "-m", "mltutor.cli", "grade", "--no-judge", "--json"]
+    after_src = _snapshot(args.after, tmp / "after") if args.after else None
     for name, extra in (("cache", {}), ("wheel", {"MLTUTOR_EMBEDDER_CACHE": "off"})):
-        variants[name] = (python, _env(tmp / name / "cache", pycache, extra), None)
+        variants[name] = (python, _env(tmp / name / "cache", pycache, extra, after_src), None)
     cold_dir = tmp / "cache_cold" / "cache"
 
     def drop_embedder_cache() -> None:
         shutil.rmtree(cold_dir / "embedder", ignore_errors=True)
 
-    variants["cache_cold"] = (python, _env(cold_dir, pycache, {}), drop_embedder_cache)
+    variants["cache_cold"] = (python, _env(cold_dir, pycache, {}, after_src), drop_embedder_cache)
     commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ["git", "rev-parse", "--short", args.after or "HEAD"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     if args.before:
-        tree = tmp / "before"
-        tree.mkdir()
-        archive = subprocess.run(
-            ["git", "archive", args.before, "src"], cwd=ROOT, capture_output=True, check=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-        env = _env(tmp / "before" / "cache", tmp / "pycache-before", {})
-        env["PYTHONPATH"] = str(tree / "src")
+        src = _snapshot(args.before, tmp / "before")
+        env = _env(tmp / "before" / "cache", tmp / "pycache-before", {}, src)
         variants["before"] = (python, env, None)
 
     times: dict[str, dict[str, list[float]]] = {c: {v: [] for v in variants} for c in args.cases}
@@ -172,6 +193,7 @@ def main() -> None:
     result: dict[str, Any] = {
         "command": "mltutor grade --no-judge --json --question Q --answer A",
         "commit": commit,
+        "after": args.after or "working tree",
         "before": args.before or None,
         "rounds": args.rounds,
         "cpus": os.cpu_count(),
