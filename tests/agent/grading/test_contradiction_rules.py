@@ -67,6 +67,11 @@ def test_the_pair_a_comparison_question_names() -> None:
     assert pair is not None and (pair.a, pair.b) == ("valu", "norm")
     pair = question_pair("Чем ковариация отличается от корреляции?")
     assert pair is not None and pair.a_word == "ковариация"
+    pair = question_pair("Why is F1 the harmonic mean rather than the arithmetic mean?")
+    assert pair is not None and (pair.a_word, pair.b_word) == ("harmonic", "arithmetic")
+    pair = question_pair("Random forest or gradient boosting: how do you choose?")
+    assert pair is not None and (pair.a_word, pair.b_word) == ("forest", "boosting")
+    assert question_pair("Why use a sparse projection instead of a Gaussian one?") is None
     assert question_pair("Why does L1 give sparse weights and L2 not?") is None
     assert question_pair("ADF versus KPSS: what does each test assume?") is None  # a fixed group
 

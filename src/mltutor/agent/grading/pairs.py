@@ -29,6 +29,16 @@ _PATTERNS = (
     re.compile(rf"compare (?P<a>{_PHRASE}?) (?:with|and|to) (?P<b>{_PHRASE})", re.I),
     re.compile(rf"(?:разниц\w*|различи\w*) между (?P<a>{_PHRASE}?) и (?P<b>{_PHRASE})", re.I),
     re.compile(rf"чем (?P<a>{_PHRASE}?) отлича\w* от (?P<b>{_PHRASE})", re.I),
+    re.compile(
+        r"(?P<a>\b\w[\w-]*(?:\s+\w[\w-]*)?) or (?P<b>\w[\w-]*(?:\s+\w[\w-]*)?)\s*[?:]", re.I
+    ),
+    re.compile(
+        r"(?P<a>\b\w[\w-]*(?:\s+\w[\w-]*)?) или (?P<b>\w[\w-]*(?:\s+\w[\w-]*)?)\s*[?:]", re.I
+    ),
+)
+_RATHER = re.compile(
+    r"\b(?:rather than|instead of|вместо)\s+(?:the\s+|an?\s+)?(?P<b>\w[\w-]*)\s+(?P<head>\w[\w-]*)",
+    re.I,
 )
 _WORD = re.compile(r"[^\W_][\w\-]*")
 
@@ -76,8 +86,24 @@ def _side(phrase: str, last: bool) -> list[str]:
     return words[-2:] if last else words[:2]
 
 
+def _rather(question: str) -> tuple[str, str] | None:
+    """ "the harmonic mean ... rather than the arithmetic mean": the words before the repeated head."""
+    m = _RATHER.search(question)
+    if m is None:
+        return None
+    head = m.group("head").lower()
+    before = _WORD.findall(question[: m.start()])
+    for k in range(len(before) - 1, 0, -1):
+        if before[k].lower() == head and len(tokenize(before[k - 1])) == 1:
+            return before[k - 1], m.group("b")
+    return None
+
+
 def question_pair(question: str) -> QuestionPair | None:
     """The pair a comparison question names, or None (no comparison, or one a fixed group knows)."""
+    found = _rather(question)
+    if found is not None:
+        return _pair(*found)
     for pattern in _PATTERNS:
         m = pattern.search(question)
         if m is None:
@@ -89,12 +115,18 @@ def question_pair(question: str) -> QuestionPair | None:
         only_b = [s for s in b_stems if s not in a_stems and s not in GENERIC and len(s) > 1]
         if not only_a or not only_b:
             continue
-        a, b = only_a[-1], only_b[0]
-        a_word, b_word = a_stems[a], b_stems[b]
-        if term_hits(normalize(a_word)) or term_hits(normalize(b_word)):
-            return None  # L1/L2, ADF/KPSS...: a fixed group reads them already
-        return QuestionPair(a, b, a_word.lower(), b_word.lower())
+        last = pattern.pattern.endswith("[?:]")  # "X or Y?": the head words are last
+        return _pair(a_stems[only_a[-1]], b_stems[only_b[-1] if last else only_b[0]])
     return None
+
+
+def _pair(a_word: str, b_word: str) -> QuestionPair | None:
+    a, b = tokenize(a_word), tokenize(b_word)
+    if len(a) != 1 or len(b) != 1 or a == b or a[0] in GENERIC or b[0] in GENERIC:
+        return None
+    if term_hits(normalize(a_word)) or term_hits(normalize(b_word)):
+        return None  # L1/L2, ADF/KPSS...: a fixed group reads them already
+    return QuestionPair(a[0], b[0], a_word.lower(), b_word.lower())
 
 
 def contradictions_of(
