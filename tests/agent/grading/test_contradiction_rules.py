@@ -120,3 +120,27 @@ def test_one_clause_can_say_of_one_side_what_holds_for_the_other() -> None:
     )
     assert found(wrong) == ["says of value what the reference says of norm"]
     assert found(wrong.replace("while value", "while norm")) == []
+
+
+def test_a_contrast_turned_around_is_contradicted() -> None:
+    from mltutor.agent.grading.contrast import reversed_contrasts
+
+    refs = ["The autocovariance depends only on the lag k, not on t."]
+
+    def found(sentence: str) -> int:
+        return len(reversed_contrasts([sentence], refs, skip=set()))
+
+    assert found("The autocovariance depends on the time t rather than on the lag.") == 1
+    assert found("The autocovariance depends on the lag rather than on the time t.") == 0
+    assert found("The autocovariance depends on the lag and on t.") == 0  # no contrast made
+    ru = ["Нормальными становятся не данные, а распределение среднего."]
+    assert (
+        len(
+            reversed_contrasts(["Нормальным становится не среднее, а сами данные."], ru, skip=set())
+        )
+        == 1
+    )
+    assert (
+        reversed_contrasts(["Нормальным становится не сами данные, а среднее."], ru, skip=set())
+        == []
+    )

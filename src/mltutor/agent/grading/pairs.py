@@ -18,6 +18,7 @@ from mltutor.agent.grading.contradiction import (
     find_contradictions,
     reference_units,
 )
+from mltutor.agent.grading.contrast import reversed_contrasts
 from mltutor.agent.grading.text import GENERIC, analyse
 from mltutor.agent.grading.traps import QUESTION_SIDES, normalize, term_hits
 from mltutor.knowledge.lexical import tokenize
@@ -139,7 +140,8 @@ def contradictions_of(
     numbers: bool,
 ) -> list[Contradiction]:
     """:func:`~mltutor.agent.grading.contradiction.find_contradictions` over the answer's
-    sentences, with the question's pair (if it names one) read as a swap group."""
+    sentences, with the question's pair (if it names one) read as a swap group, then
+    :func:`~mltutor.agent.grading.contrast.reversed_contrasts` over the sentences left."""
     pair = question_pair(question)
     rw = pair.rewrite if pair is not None else _same
     written = [rw(s) for s in sentences]
@@ -153,10 +155,11 @@ def contradictions_of(
         question=rw(question),
         reference_texts=texts,
     )
-    if pair is None:
-        return found
-    originals = dict(zip(written, sentences, strict=True))
-    return [pair.restore_contradiction(c, originals) for c in found]
+    if pair is not None:
+        originals = dict(zip(written, sentences, strict=True))
+        found = [pair.restore_contradiction(c, originals) for c in found]
+    flagged = {k for k, s in enumerate(sentences) for c in found if c.sentence in s}
+    return found + reversed_contrasts(sentences, ref_texts, skip=flagged)
 
 
 def _same(text: str) -> str:
