@@ -15,7 +15,9 @@ from mltutor.knowledge.embedder_cache import package_version
 
 QUESTION = "Why does L1 give sparse weights and L2 not?"
 ANSWER = "L1 adds |w| to the loss; L2 gives sparse weights"
-HEAVY = ("chromadb", "langgraph", "openai", "textual", "sympy", "scipy", "bm25s")
+HEAVY = (
+    "chromadb", "langgraph", "openai", "textual", "sympy", "scipy", "bm25s", "pydantic_settings"
+)  # fmt: skip
 SCRIPT = f"""
 import json, sys
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ Exit codes: 0 graded, 1 no rubric (nothing matches the question; what was tried 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from mltutor.commands.common import EXIT_OK, EXIT_WRONG, error, print_json
@@ -98,6 +100,68 @@ def _judge_wanted(args: argparse.Namespace, settings: Any) -> bool:
     return bool(settings.base_url) and settings.base_url != "embedded"
 
 
+UNCONFIGURING_ENV = frozenset(
+    {"MLTUTOR_DATA_DIR", "MLTUTOR_CACHE_DIR", "MLTUTOR_CONFIG", "MLTUTOR_EMBEDDER_CACHE"}
+)
+"""Variables that do not make the full settings necessary (the two dirs are read as they do)."""
+
+
+class DefaultSettings:
+    """The settings a deterministic grade reads, when nothing configures them: no config file, no
+    other ``MLTUTOR_*`` variable. Building them skips pydantic-settings and the settings models
+    (~0.2-0.3 s of a ~1.5 s process); any attribute not set here loads the full settings."""
+
+    def __init__(self) -> None:
+        import platformdirs
+
+        from mltutor.tools.limits import DEFAULT_LIMITS
+
+        env = os.environ
+        self.data_dir = Path(env.get("MLTUTOR_DATA_DIR", platformdirs.user_data_dir("mltutor")))
+        self.cache_dir = Path(env.get("MLTUTOR_CACHE_DIR", platformdirs.user_cache_dir("mltutor")))
+        self.base_url: str | None = None
+        self.chroma_url: str | None = None
+        self.tools = DEFAULT_LIMITS
+
+    def __getattr__(self, name: str) -> Any:  # only for attributes not set in __init__
+        if name.startswith("__"):
+            raise AttributeError(name)
+        full = self.__dict__.get("_full")
+        if full is None:
+            from mltutor.settings import load_settings
+
+            full = self.__dict__["_full"] = load_settings()
+        return getattr(full, name)
+
+
+def _configured() -> bool:
+    """Whether anything could change the settings from their defaults (the rule of
+    ``mltutor.settings``: a config file, or an environment variable it reads)."""
+    for key in os.environ:
+        if key.upper().startswith("MLTUTOR_") and key not in UNCONFIGURING_ENV:
+            return True
+    if os.environ.get("MLTUTOR_CONFIG"):
+        path = Path(os.environ["MLTUTOR_CONFIG"]).expanduser()
+    else:
+        import platformdirs
+
+        path = Path(platformdirs.user_config_dir("mltutor")) / "config.toml"
+    try:
+        return path.is_file()
+    except OSError:
+        return True  # let the settings loader report it
+
+
+def grade_settings(args: argparse.Namespace) -> Any:
+    """The full settings, or :class:`DefaultSettings` when nothing configures them and no judge
+    was asked for (``--judge`` needs the model settings)."""
+    if args.judge is not True and not _configured():
+        return DefaultSettings()
+    from mltutor.settings import load_settings
+
+    return load_settings()
+
+
 def _bad_input(args: argparse.Namespace, message: str) -> int:
     """Exit 2; with ``--json`` the error object is on stdout too."""
     if args.json:
@@ -110,7 +174,6 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
     skip_pydantic_plugins()  # before the first pydantic model is built (settings, records)
     from mltutor.agent.errors import AgentError, NoRubricError
-    from mltutor.settings import load_settings
 
     question = _clean(" ".join(args.question or []).strip())
     if not question and not args.question_id:
@@ -121,7 +184,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         answer = _clean(_read_answer(args.answer))
     except OSError as exc:
         return _bad_input(args, f"cannot read the answer from stdin: {exc}")
-    settings = load_settings()
+    settings = grade_settings(args)
     from mltutor.knowledge.embedding import use_cache_dir
 
     use_cache_dir(settings.cache_dir)  # the embedder loads from its cache file there (~0.1 s)
@@ -205,4 +268,4 @@ def register(sub: Any) -> None:
     g.set_defaults(func=cmd_grade)
 
 
-__all__ = ["cmd_grade", "format_grade", "register"]
+__all__ = ["DefaultSettings", "cmd_grade", "format_grade", "grade_settings", "register"]
