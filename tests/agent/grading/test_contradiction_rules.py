@@ -144,3 +144,18 @@ def test_a_contrast_turned_around_is_contradicted() -> None:
         reversed_contrasts(["Нормальным становится не сами данные, а среднее."], ru, skip=set())
         == []
     )
+
+
+def test_a_sentence_the_reference_states_as_written_is_never_contradicted() -> None:
+    refs = ["The sigmoid derivative peaks at 0.25.", "The tanh derivative peaks at 1.5 here."]
+
+    def found(sentence: str) -> list[str]:
+        hits = contradictions_of(
+            "How large is the derivative?", [sentence], refs, [], allowed_numbers=[], numbers=True
+        )
+        return [c.reason for c in hits]
+
+    assert found("The tanh derivative peaks at 1.5 here.") == []
+    assert found("The sigmoid derivative peaks at 0.5.") == [
+        "states 0.5 where the reference has 0.25"
+    ]

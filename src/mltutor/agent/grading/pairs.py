@@ -19,7 +19,7 @@ from mltutor.agent.grading.contradiction import (
     reference_units,
 )
 from mltutor.agent.grading.contrast import reversed_contrasts
-from mltutor.agent.grading.text import GENERIC, analyse
+from mltutor.agent.grading.text import GENERIC, Unit, analyse, recall, same_value
 from mltutor.agent.grading.traps import QUESTION_SIDES, normalize, term_hits
 from mltutor.knowledge.lexical import tokenize
 
@@ -159,7 +159,30 @@ def contradictions_of(
         originals = dict(zip(written, sentences, strict=True))
         found = [pair.restore_contradiction(c, originals) for c in found]
     flagged = {k for k, s in enumerate(sentences) for c in found if c.sentence in s}
-    return found + reversed_contrasts(sentences, ref_texts, skip=flagged)
+    found += reversed_contrasts(sentences, ref_texts, skip=flagged)
+    units = reference_units(ref_texts)
+    return [c for c in found if not _stated(c.sentence, units)]
+
+
+STATED = 0.9
+"""Share of a flagged sentence's tokens (words and swap-group sides) that one reference unit of
+the same polarity (and with the same numbers) must hold for the sentence to count as stated by the
+reference, not denied."""
+
+
+def _stated(sentence: str, refs: list[Unit]) -> bool:
+    """The reference says this sentence as written: it cannot contradict the reference."""
+    unit = analyse(sentence)
+    if len(unit.tokens) < 3:
+        return False
+    polarity = min(unit.negations, 1)
+    return any(
+        not r.outer_negation
+        and min(r.negations, 1) == polarity
+        and recall(unit.tokens, r.tokens) >= STATED
+        and all(any(same_value(x, y) for x in n for m in r.nums for y in m) for n in unit.nums)
+        for r in refs
+    )
 
 
 def _same(text: str) -> str:
