@@ -13,8 +13,12 @@ SYSTEM = (
     "Answer as a strong candidate would in an interview: the point first, then the few sentences "
     "that justify it; no lecture. Use only the numbered notes as your source and cite them like [1]. "
     "When a tool result is given, state it exactly as computed; never recompute it differently. "
+    "When your answer already begins with a computed result, continue it: in two sentences, say "
+    "which rules give it, in which order; do not restate it. "
     "Write formulas in LaTeX between $ signs."
 )
+"""The same for every draft, so the server's prompt cache keeps it: only what follows it is read
+again for each question (the instruction for a prefilled result is here for that reason)."""
 
 DRAFT_MAX_TOKENS = 256
 """Token budget of a draft with nothing leading it: the point and the few sentences that justify it
@@ -102,17 +106,6 @@ CONTINUE = (
     "citing the notes like [1]. Do not repeat the result and never write a different one."
 )
 
-CONTINUE_PREFILLED = (
-    "Your answer opens with the computed result (it is correct). In 2 sentences, say which rules "
-    "give it, in which order. Do not restate it."
-)
-"""With a server that continues a final assistant message, the result itself is that message's
-start: the model reads it once (not twice, as with :data:`CONTINUE`) and goes on from it instead of
-restating it."""
-
-PREFILL_EVIDENCE_CHARS = 200
-"""With a prefilled computed result, the one note excerpt only names the rule behind it."""
-
 
 def draft_messages(
     question: str,
@@ -133,7 +126,7 @@ def draft_messages(
     for m in history[-4:]:
         messages.append({"role": m["role"], "content": str(m["content"])[:1500]})
     if lead and prefill and not failures:
-        return [*messages, *_prefilled(question, hits, tool_calls, language, lead)]
+        return [*messages, *_prefilled(question, tool_calls, language, lead)]
     if lead:  # the computed result is the answer; one note excerpt names the rule
         evidence = evidence_block(hits[:1], tool_calls, LEAD_EVIDENCE_CHARS)
     elif notes_lead:  # [1] is the lead itself, quoted below: list it, do not repeat it
@@ -161,24 +154,35 @@ def draft_messages(
 
 
 def _prefilled(
-    question: str, hits: list[Citation], tool_calls: list[ToolRecord], language: str, lead: str
+    question: str, tool_calls: list[ToolRecord], language: str, lead: str
 ) -> list[dict[str, Any]]:
-    """The user turn and the answer's prefilled start for a computed lead: the tool line that
-    computed the lead is not repeated in the evidence (the lead is that line)."""
+    """The user turn and the answer's prefilled start for a computed lead.
+
+    With a server that continues a final assistant message, the result itself is that message's
+    start: the model reads it once (not twice, as with :data:`CONTINUE`) and goes on from it
+    instead of restating it. Only what changes per question is sent after the cached system
+    prompt: the question, the other tools' results, the checker's verdicts per line; no note
+    excerpt (the explanation is of the rules behind a computed result, and every prompt token is
+    ~25 ms of waiting on 2 cores); the result in compact LaTeX (SymPy's ``\\left( \\right)``
+    pairs cost ~20 tokens and say nothing)."""
     leading = [c for c in tool_calls if c.ok and c.grounded and c.result_line == lead]
     others = [c for c in tool_calls if c not in leading]
-    evidence = evidence_block(hits[:1], others, PREFILL_EVIDENCE_CHARS)
+    evidence = evidence_block([], others)
     for call in leading:  # the checker's per-line verdicts are what the explanation is about
         if call.name == "check_derivation":
             evidence += "\n" + _check_details(call.result)
-    user = (
-        f"{evidence}\n\nQuestion: {question}\n{language_instruction(question, language)} "
-        f"{CONTINUE_PREFILLED}"
-    )
+    user = f"{evidence}\n\nQuestion: {question}\n{language_instruction(question, language)}"
     return [
         {"role": "user", "content": user.strip()},
-        {"role": "assistant", "content": lead + "\n\n"},
+        {"role": "assistant", "content": compact_latex(lead) + "\n\n"},
     ]
+
+
+def compact_latex(text: str) -> str:
+    """``text`` without SymPy's sizing commands: ``\\left(x \\right)`` reads as ``(x)``."""
+    text = re.sub(r"\\(?:left|right)\.", "", text)
+    text = re.sub(r"\\(?:left|right)\s*(?=[()\[\]|]|\\[{}])", "", text)
+    return re.sub(r"\{\(([^(){}]*?) ?\)\}", r"(\1)", text)
 
 
 _SENTENCE_END = re.compile(r"[.!?…)\]$`:;]\s*$|\$\$\s*$|\\\]\s*$")
