@@ -81,6 +81,7 @@ class ChatModel(Protocol):
 
 def continues_final_message(model: object) -> bool:
     """Whether ``model`` continues a final assistant message (a prefilled answer start) rather than
-    answering after it: llama.cpp's server does (the embedded model); the OpenAI API does not, so
-    remote endpoints and fakes say so by setting ``continues_final_message = True`` themselves."""
+    answering after it. llama.cpp's server does: the embedded model says so. The OpenAI API does
+    not, so a remote endpoint never gets a prefilled answer; a test fake that stands for a
+    continuing server sets ``continues_final_message = True``."""
     return getattr(model, "continues_final_message", False) is True

@@ -3,14 +3,12 @@ computed is stated, citations resolved, and one sentence says what was checked."
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from mltutor.agent.events import Citation
+from mltutor.agent.tutor.prose import split_sentences
 from mltutor.agent.tutor.records import Candidate, ToolRecord, VerificationRecord
 from mltutor.agent.tutor.scoring import cited_indices
-
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-ZА-ЯЁ$\\(])")
 
 
 def _drop_lines(answer: str, spans: list[str]) -> tuple[str, int, int]:
@@ -24,12 +22,12 @@ def _drop_lines(answer: str, spans: list[str]) -> tuple[str, int, int]:
             if span not in line:
                 kept.append(line)
                 continue
-            parts = _SENTENCE_SPLIT.split(line)
+            parts = split_sentences(line)
             rest = [p for p in parts if span not in p]
-            if len(parts) > 1 and rest:
+            if len(parts) > 1 and rest and len(rest) < len(parts):
                 kept.append(" ".join(rest))
                 sentences_removed += len(parts) - len(rest)
-            else:
+            else:  # one sentence, or a span that crosses sentences: the line goes
                 lines_removed += 1
         answer = "\n".join(kept).strip()
     return answer, lines_removed, sentences_removed
@@ -68,8 +66,14 @@ def compose_answer(
     *,
     language: str = "en",
 ) -> tuple[str, list[Citation]]:
-    """The answer text and the citations it uses."""
+    """The answer text and the citations it uses. Only the model's own text is marked or cut:
+    the lead before it (a computed result, our notes) is never touched, whatever a failed claim's
+    text happens to match."""
     answer = best.text.strip()
+    own = best.own_text.strip()
+    head = ""
+    if own and answer.endswith(own) and len(own) < len(answer):
+        head, answer = answer[: len(answer) - len(own)], own
     v = best.verification
     notes: list[str] = []
     footnote = ""
@@ -91,6 +95,7 @@ def compose_answer(
             )
             where = " (" + ", ".join(f"[{n}]" for n in sources) + ")" if sources else ""
             notes.append(f"{dropped} statement(s) that contradict the notes{where} were removed")
+    answer = (head + answer).strip()
     if notes:
         answer += "\n\n*(" + "; ".join(notes) + " from this answer.)*"
     if footnote:

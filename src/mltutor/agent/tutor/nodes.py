@@ -7,6 +7,7 @@ their results in the typed records of :mod:`.records`.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Collection
 from typing import Any, Protocol
@@ -214,6 +215,7 @@ class TutorNodes:
         if state.get("revisions", 0) > 0:
             best = candidates[state.get("best", 0)]
             args = {"failures": best.verification.failures, "previous": best.own_text}
+        prefilled = bool(tool_lead) and not args and continues_final_message(self.model)
         messages = prompts.draft_messages(
             state["question"],
             history,
@@ -222,7 +224,7 @@ class TutorNodes:
             ctx.language,
             lead=tool_lead,
             notes_lead=notes.text if notes and not tool_lead else "",
-            prefill=continues_final_message(self.model),
+            prefill=prefilled,
             **args,
         )
         plan = [0.2] if args else [0.2] + [0.8] * (max(1, ctx.best_of) - 1)
@@ -238,6 +240,8 @@ class TutorNodes:
 
         def judge(own: str, index: int) -> Candidate:
             own = drop_repeats(prompts.finish(own), notes.text if notes and not tool_lead else "")
+            if prefilled:  # it read no notes: a [1] it writes would cite what it never saw
+                own = re.sub(r"\s?\[\d+\]", "", own)
             text = f"{lead}\n\n{own.strip()}" if lead else own
             return self._judge(text, own, state, runtime, index)
 

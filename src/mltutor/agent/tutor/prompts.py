@@ -161,16 +161,12 @@ def _prefilled(
     With a server that continues a final assistant message, the result itself is that message's
     start: the model reads it once (not twice, as with :data:`CONTINUE`) and goes on from it
     instead of restating it. Only what changes per question is sent after the cached system
-    prompt: the question, the other tools' results, the checker's verdicts per line; no note
+    prompt: the question and the other tools' results; no note
     excerpt (the explanation is of the rules behind a computed result, and every prompt token is
     ~25 ms of waiting on 2 cores); the result in compact LaTeX (SymPy's ``\\left( \\right)``
     pairs cost ~20 tokens and say nothing)."""
-    leading = [c for c in tool_calls if c.ok and c.grounded and c.result_line == lead]
-    others = [c for c in tool_calls if c not in leading]
+    others = [c for c in tool_calls if not (c.ok and c.grounded and c.result_line == lead)]
     evidence = evidence_block([], others)
-    for call in leading:  # the checker's per-line verdicts are what the explanation is about
-        if call.name == "check_derivation":
-            evidence += "\n" + _check_details(call.result)
     user = f"{evidence}\n\nQuestion: {question}\n{language_instruction(question, language)}"
     return [
         {"role": "user", "content": user.strip()},
@@ -182,7 +178,15 @@ def compact_latex(text: str) -> str:
     """``text`` without SymPy's sizing commands: ``\\left(x \\right)`` reads as ``(x)``."""
     text = re.sub(r"\\(?:left|right)\.", "", text)
     text = re.sub(r"\\(?:left|right)\s*(?=[()\[\]|]|\\[{}])", "", text)
-    return re.sub(r"\{\(([^(){}]*?) ?\)\}", r"(\1)", text)
+    return _FUNCTION_ARG_RE.sub(r"\1(\2)", text)
+
+
+_FUNCTION_ARG_RE = re.compile(
+    r"(\\(?:a?(?:sin|cos|tan|cot|sec|csc)h?|arc(?:sin|cos|tan)|log|ln|exp))"
+    r"\{\(([^(){}]*?) ?\)\}"
+)
+"""SymPy writes a function's argument as ``\\sin{\\left(x \\right)}``; braces of ``\\frac``,
+``\\sqrt`` and the like are arguments and stay."""
 
 
 _SENTENCE_END = re.compile(r"[.!?…)\]$`:;]\s*$|\$\$\s*$|\\\]\s*$")

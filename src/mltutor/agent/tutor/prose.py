@@ -33,6 +33,17 @@ class StatementChecker(Protocol):
         ...
 
 
+def split_sentences(line: str) -> list[str]:
+    """The sentences of one line of text (not split after "e.g.", "i.e.", "т.е.", "Dr.")."""
+    return [p for p in _SENTENCE_SPLIT_RE.split(line) if p.strip()]
+
+
+_SENTENCE_SPLIT_RE = re.compile(
+    r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bvs\.)(?<!\bDr\.)(?<!т\.е\.)(?<!напр\.)(?<!т\.к\.)"
+    r"(?<=[.!?])\s+(?=[A-ZА-ЯЁ$\\(])"
+)
+
+
 def sentences_of(text: str) -> list[str]:
     """The prose sentences of a text worth checking (formula lines and fragments left out)."""
     out: list[str] = []
