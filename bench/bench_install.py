@@ -33,7 +33,21 @@ def tree_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def one_install(python: str) -> dict[str, Any]:
+START_IMPORTS = (
+    "import mltutor.cli, mltutor.tui.app, mltutor.agent.facade, chromadb, sympy, scipy.stats, "
+    "langgraph.graph, openai, textual.app, numpy"
+)
+"""What the app loads as it starts (the TUI, the service, the index, the checker, the model
+client). After ``--no-compile`` the first start writes their bytecode instead of pip."""
+
+
+def first_imports(venv: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run([str(venv / "bin" / "python"), "-c", START_IMPORTS], check=True)
+    return round(time.perf_counter() - start, 1)
+
+
+def one_install(python: str, extra: list[str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="mltutor-install-") as tmp:
         venv = Path(tmp) / "venv"
         load_before = os.getloadavg()
@@ -41,13 +55,15 @@ def one_install(python: str) -> dict[str, Any]:
         subprocess.run([python, "-m", "venv", str(venv)], check=True)
         venv_s = time.perf_counter() - start
         proc = subprocess.run(
-            [str(venv / "bin" / "pip"), "install", "--no-cache-dir", "-e", str(ROOT)],
+            [str(venv / "bin" / "pip"), "install", "--no-cache-dir", *extra, "-e", str(ROOT)],
             capture_output=True,
             text=True,
         )
         total = time.perf_counter() - start
+        imports = [first_imports(venv) for _ in range(2)] if proc.returncode == 0 else []
         built = sorted(set(re.findall(r"Building wheel for (\S+)", proc.stdout)))
         return {
+            "pip_options": ["--no-cache-dir", *extra],
             "ok": proc.returncode == 0,
             "total_s": round(total, 1),
             "venv_s": round(venv_s, 1),
@@ -56,6 +72,8 @@ def one_install(python: str) -> dict[str, Any]:
             "built_from_source": [b for b in built if b != "mltutor"],
             "load_before": [round(x, 2) for x in load_before],
             "load_after": [round(x, 2) for x in os.getloadavg()],
+            "first_imports_s": imports[0] if imports else None,
+            "second_imports_s": imports[1] if imports else None,
             "stderr_tail": proc.stderr[-400:] if proc.returncode else "",
         }
 
@@ -65,11 +83,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--python", default=shutil.which("python3") or sys.executable)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--compare-no-compile",
+        action="store_true",
+        help="alternate with `pip install --no-compile` (no .pyc written at install)",
+    )
     args = parser.parse_args()
+    variants: list[list[str]] = [[], ["--no-compile"]] if args.compare_no_compile else [[]]
     runs = []
-    for _ in range(args.runs):
-        runs.append(one_install(args.python))
-        print(json.dumps(runs[-1]), flush=True)
+    for i in range(args.runs):
+        for extra in variants if i % 2 == 0 else variants[::-1]:
+            runs.append(one_install(args.python, extra))
+            print(json.dumps(runs[-1]), flush=True)
     args.out.write_text(
         json.dumps({"command": "pip install --no-cache-dir -e .", "runs": runs}, indent=1) + "\n"
     )
