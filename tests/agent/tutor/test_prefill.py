@@ -139,3 +139,16 @@ def test_other_chunks_of_the_leading_question_are_not_evidence_again() -> None:
         ("regularization-1", "question"),
         ("", "section"),
     ]
+
+
+def test_a_draft_cut_inside_a_formula_loses_its_last_sentence() -> None:
+    cut = (
+        "We apply the product rule to $x^2$ and $\\sin x$. Thus we have the terms.\n\n"
+        "Therefore, the derivative of $x^2 \\sin(x)$ is $x (x \\cos(x) + 2 \\sin(x))"
+    )
+    assert prompts.finish(cut) == (
+        "We apply the product rule to $x^2$ and $\\sin x$. Thus we have the terms."
+    )
+    whole = "The result is $2x$. It costs \\$5."
+    assert prompts.finish(whole) == whole
+    assert prompts.finish("Display: $$x^2$$ and $y$.") == "Display: $$x^2$$ and $y$."

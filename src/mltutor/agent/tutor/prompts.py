@@ -196,12 +196,20 @@ def finish(text: str) -> str:
     """The text without an unfinished last sentence (a draft cut off by its token budget ends
     mid-word or mid-formula); kept whole when cutting would lose most of it."""
     body = text.rstrip()
-    if not body or _SENTENCE_END.search(body):
+    if not body or (_SENTENCE_END.search(body) and not _open_formula(body)):
         return text
     ends = [m.end() for m in re.finditer(r"[.!?…](?=\s)|\n\n", body)]
+    if _open_formula(body):  # "... is $x (x \cos(x) + 2)": the sentence ends before its "$"
+        opened = body.rfind("$")
+        ends = [e for e in ends if e <= opened]
     if not ends or ends[-1] < len(body) * 0.4:
         return text
     return body[: ends[-1]].rstrip()
+
+
+def _open_formula(text: str) -> bool:
+    """Whether ``text`` ends inside a ``$...$`` formula (an odd number of unescaped ``$``)."""
+    return len(re.findall(r"(?<!\\)\$", text.replace("$$", ""))) % 2 == 1
 
 
 def tool_selection_messages(question: str) -> list[dict[str, Any]]:
