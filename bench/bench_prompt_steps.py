@@ -6,7 +6,10 @@ Each request is a fresh ~440-token prompt (a random nonce first, so nothing is c
 ``max_tokens=1``; the figure is the server's own ``timings.prompt_per_second``. The machine's load
 average is recorded with every request: on 2 cores anything else running halves these figures.
 
-Run: .venv/bin/python bench/bench_prompt_steps.py [SIZE ...] [--rounds 2]
+A variant ``SIZE/WAIT`` also sets how llama.cpp's OpenMP threads wait between steps: ``passive``
+(mltutor's default: they sleep), ``spin:N`` (they spin N times, then sleep), ``default`` (libgomp's).
+
+Run: .venv/bin/python bench/bench_prompt_steps.py [SIZE[/WAIT] ...] [--rounds 2] [--decode 1]
      (writes bench/results/prompt_steps.json)
 """
 
@@ -49,10 +52,19 @@ def post(port: int, payload: dict[str, Any]) -> dict[str, Any]:
         return dict(json.loads(r.read()))
 
 
-def serve(model: Path, batch: int) -> tuple[subprocess.Popen[bytes], int]:
+def serve(model: Path, batch: int, wait: str) -> tuple[subprocess.Popen[bytes], int]:
+    """A server with ``batch``-token prompt steps; ``wait`` is how its OpenMP threads wait:
+    ``passive`` (what mltutor runs), ``spin:N`` (GOMP_SPINCOUNT=N, then sleep) or ``default``."""
     port = free_port()
     argv = with_port(native_server_command(model, ServerOptions(batch_tokens=batch)), port)
-    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    if wait == "passive":
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
+    elif wait.startswith("spin:"):
+        env["OMP_WAIT_POLICY"] = "ACTIVE"
+        env["GOMP_SPINCOUNT"] = wait.split(":", 1)[1]
+    else:  # the child sets PASSIVE unless told otherwise: say "default" explicitly
+        env["OMP_WAIT_POLICY"] = "ACTIVE"
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     for _ in range(1200):
         try:
@@ -64,17 +76,18 @@ def serve(model: Path, batch: int) -> tuple[subprocess.Popen[bytes], int]:
     return proc, port
 
 
-def one(port: int) -> dict[str, Any]:
+def one(port: int, decode: int = 1) -> dict[str, Any]:
     messages = [
         {"role": "system", "content": uuid.uuid4().hex + " " + SYSTEM},
         {"role": "user", "content": BODY},
     ]
     start = time.perf_counter()
-    out = post(port, {"messages": messages, "max_tokens": 1, "temperature": 0})
+    out = post(port, {"messages": messages, "max_tokens": decode, "temperature": 0})
     timings = out.get("timings", {})
     return {
         "prompt_tokens": timings.get("prompt_n"),
         "prompt_tok_s": round(float(timings.get("prompt_per_second", 0.0)), 1),
+        "decode_tok_s": round(float(timings.get("predicted_per_second", 0.0)), 1),
         "wall_s": round(time.perf_counter() - start, 2),
         "load": round(os.getloadavg()[0], 2),
     }
@@ -82,39 +95,41 @@ def one(port: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("sizes", nargs="*", type=int, default=[16, 64])
+    parser.add_argument(
+        "variants", nargs="*", default=["16", "64"], help="SIZE or SIZE/WAIT (passive, spin:N)"
+    )
+    parser.add_argument("--decode", type=int, default=1, help="tokens generated per request")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--per-round", type=int, default=2)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     model = assemble_model(Path(platformdirs.user_cache_dir("mltutor")))
-    runs: dict[int, list[dict[str, Any]]] = {s: [] for s in args.sizes}
+    runs: dict[str, list[dict[str, Any]]] = {v: [] for v in args.variants}
     for rnd in range(args.rounds):
-        for size in args.sizes if rnd % 2 == 0 else args.sizes[::-1]:
-            proc, port = serve(model, size)
+        for variant in args.variants if rnd % 2 == 0 else args.variants[::-1]:
+            size, _, wait = variant.partition("/")
+            proc, port = serve(model, int(size), wait or "passive")
             try:
                 one(port)  # the first request after loading is slower for every size
                 for _ in range(args.per_round):
-                    runs[size].append(one(port))
-                    print(size, runs[size][-1], flush=True)
+                    runs[variant].append(one(port, args.decode))
+                    print(variant, runs[variant][-1], flush=True)
             finally:
                 proc.terminate()
                 proc.wait()
-    summary = {
-        str(s): {
+    summary: dict[str, dict[str, Any]] = {
+        v: {
             "median_prompt_tok_s": statistics.median(r["prompt_tok_s"] for r in rs),
+            "median_decode_tok_s": statistics.median(r["decode_tok_s"] for r in rs),
             "n": len(rs),
         }
-        for s, rs in runs.items()
+        for v, rs in runs.items()
     }
-    base = summary[str(args.sizes[0])]["median_prompt_tok_s"]
+    base = summary[args.variants[0]]["median_prompt_tok_s"]
     for s in summary.values():
         s["ratio_to_first"] = round(s["median_prompt_tok_s"] / base, 2) if base else None
     print(json.dumps(summary))
-    args.out.write_text(
-        json.dumps({"summary": summary, "runs": {str(s): r for s, r in runs.items()}}, indent=1)
-        + "\n"
-    )
+    args.out.write_text(json.dumps({"summary": summary, "runs": runs}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -63,7 +63,7 @@ class EmbeddedSettings(BaseModel):
     """Memory for prompt prefixes kept beyond the slots (the tutor's and the judge's system
     prompts take turns in one slot); 0 turns it off."""
 
-    batch_tokens: int = Field(default=16, ge=8, le=2048)
+    batch_tokens: int = Field(default=32, ge=8, le=2048)
     """Prompt tokens the server reads per step. Larger steps read a long prompt faster on an idle
     machine, but a stopped request keeps the server busy until its step ends, and the next
     request (from any process) waits that long (see ``ServerOptions.batch_tokens``)."""

@@ -71,7 +71,7 @@ def test_xllamacpp_is_configured_as_intended(tmp_path: Path) -> None:
     assert params.cpuparams.n_threads == 2  # type: ignore[attr-defined]
     assert params.cache_prompt is True and params.cache_ram_mib == 64  # type: ignore[attr-defined]
     assert params.chat_template == CHAT_TEMPLATE and "```json" in CHAT_TEMPLATE  # type: ignore[attr-defined]
-    assert params.n_batch == params.n_ubatch == 16  # type: ignore[attr-defined]
+    assert params.n_batch == params.n_ubatch == 32  # type: ignore[attr-defined]
     assert params.sse_ping_interval == 1  # type: ignore[attr-defined]
 
 

@@ -32,7 +32,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--slots", type=int, default=1)
     p.add_argument("--context", type=int, default=4096, help="context tokens per slot")
     p.add_argument("--prompt-cache-mib", type=int, default=256)
-    p.add_argument("--batch", type=int, default=16, help="prompt tokens per decoding step")
+    p.add_argument("--batch", type=int, default=32, help="prompt tokens per decoding step")
     return p.parse_args(argv)
 
 

@@ -49,15 +49,15 @@ class ServerOptions:
     """Context window per slot."""
     prompt_cache_mib: int = 256
     """Host memory for cached prompt prefixes beyond the slots."""
-    batch_tokens: int = 16
+    batch_tokens: int = 32
     """Prompt tokens evaluated per step (llama.cpp's default is 2048). A cancelled request stops
     only at the end of the step it is in (the server looks at its queue between steps), so this
     bounds how long a stopped request keeps the server reading its prompt, and so how long the next
-    request (from any process) waits. Measured on the 2-core machine, load 4-12, batches of 16, 32,
-    64 and 128 interleaved: no difference above the noise in prompt speed (8-16 tok/s wall, 17-28
-    prompt tokens per server CPU-second for every size) nor in a short prompt's first token (mean
-    3.2 s with 16, 3.1 s with 128); after a ~1200-token prompt stopped 1 s in, the next request's
-    first token came 0-1 s later than usual with 16 and 8-12 s later with 128."""
+    request (from any process) waits. Measured side by side on the idle 2-core machine
+    (``bench/results/prompt_steps.json``): 27.0 prompt tokens/s with steps of 16, 32.3 with 32
+    (x1.19), 34.2 with 64 (x1.26). 32 takes most of the gain while a step lasts ~1 s idle (~3 s
+    at load, where 16 vs 128 had shown no speed difference but 8-12 s longer waits after a stop
+    with 128)."""
 
     def thread_count(self) -> int:
         return self.threads or usable_cpus()
