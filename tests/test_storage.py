@@ -223,3 +223,65 @@ def test_disk_full_and_read_only_are_diagnosed_on_a_real_file_system() -> None:
         with pytest.raises(StorageError) as err:
             move_aside(db, data_dir=fs, what="the test db", reason="test")
         assert err.value.kind == "read_only" and db.exists()
+
+
+def test_switching_to_wal_waits_for_a_reader_instead_of_failing_at_once(tmp_path: Path) -> None:
+    import sqlite3
+    import threading
+
+    from mltutor.storage import enable_wal
+
+    path = tmp_path / "db.sqlite"
+    setup = sqlite3.connect(path)
+    setup.execute("CREATE TABLE t (x)")
+    setup.execute("INSERT INTO t VALUES (1)")
+    setup.commit()
+    setup.close()
+    reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    reader.execute("BEGIN")
+    reader.execute("SELECT * FROM t").fetchall()  # holds a shared lock
+    other = sqlite3.connect(path, timeout=0.1)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        enable_wal(other, timeout=0.2)  # still held when the wait is over: the error stands
+    threading.Timer(0.3, lambda: reader.execute("COMMIT")).start()
+    enable_wal(other, timeout=5.0)  # waits for the reader, then switches
+    assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    enable_wal(other, timeout=0.0)  # already in WAL: nothing to wait for
+    other.close()
+    reader.close()
+
+
+def test_connections_switching_to_wal_at_the_same_moment_all_succeed(tmp_path: Path) -> None:
+    """Two connections upgrading to the exclusive lock at once: SQLite fails one at once (its busy
+    timeout does not apply); without the retry this failed in ~7% of rounds of four threads."""
+    import sqlite3
+    import threading
+
+    from mltutor.storage import enable_wal
+
+    errors: list[BaseException] = []
+    for round_ in range(60):
+        path = tmp_path / f"db{round_}.sqlite"
+        setup = sqlite3.connect(path)
+        setup.execute("CREATE TABLE t (x)")
+        setup.commit()
+        setup.close()
+        start = threading.Barrier(4)
+
+        def one(path: Path = path, start: threading.Barrier = start) -> None:
+            conn = sqlite3.connect(path, timeout=5.0)
+            try:
+                start.wait()
+                enable_wal(conn, timeout=5.0)
+                conn.execute("SELECT count(*) FROM t").fetchone()
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                conn.close()
+
+        threads = [threading.Thread(target=one) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []

@@ -30,6 +30,7 @@ from mltutor.storage import (
     LockBusy,
     StorageError,
     StorageKind,
+    enable_wal,
     file_lock,
     is_read_only,
     lock_path,
@@ -74,7 +75,7 @@ def _now() -> str:
 def _connect(path: Path, timeout: float) -> sqlite3.Connection:
     conn = sqlite3.connect(path, check_same_thread=False, timeout=timeout)
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
+        enable_wal(conn, timeout)
         if path.stat().st_size <= QUICK_CHECK_MAX_BYTES:  # damage inside shows up here, not later
             rows = conn.execute("PRAGMA quick_check").fetchall()
             if not rows or rows[0][0] != "ok":

@@ -40,7 +40,7 @@ from mltutor.storage.failures import (
     is_read_only,
     storage_error,
 )
-from mltutor.storage.locks import file_lock, lock_path, replace_dir
+from mltutor.storage.locks import enable_wal, file_lock, lock_path, replace_dir
 
 __all__ = [
     "ASIDE_REASON",
@@ -52,6 +52,7 @@ __all__ = [
     "StorageNotice",
     "classify",
     "diagnose",
+    "enable_wal",
     "explain",
     "file_lock",
     "free_bytes",

@@ -36,6 +36,7 @@ from mltutor.agent.interview.store import WHAT, Attempt, LearnerStore
 from mltutor.storage import (
     SQLITE_SIDECARS,
     StorageError,
+    enable_wal,
     file_lock,
     lock_path,
     move_aside,
@@ -59,7 +60,7 @@ def _connect(path: Path, timeout: float, *, locked: bool = False) -> sqlite3.Con
     """Open, check and migrate; ``locked``: the caller already holds the learner lock."""
     conn = sqlite3.connect(path, check_same_thread=False, timeout=timeout, isolation_level=None)
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
+        enable_wal(conn, timeout)
         rows = conn.execute("PRAGMA quick_check").fetchall()
         if not rows or rows[0][0] != "ok":
             raise sqlite3.DatabaseError(f"database disk image is malformed ({rows[:1]})")
