@@ -384,3 +384,21 @@ def test_read_only_data_dir_is_a_clear_error(tmp_path: Path, synthetic_notes: Pa
         with pytest.raises(KnowledgeError) as none:
             fresh.search("eigenvalue")
         assert none.value.kind == "read_only"
+
+
+def test_collections_search_wide_enough_to_rank_the_same_in_every_process(tmp_path: Path) -> None:
+    """A 40-candidate filtered search with Chroma's default width (100) changed its tail between
+    processes; new collections get SEARCH_EF and one made before gets it when opened."""
+    from mltutor.knowledge.index import SEARCH_EF, ChunkStore, persistent_client
+
+    client = persistent_client(tmp_path / "db")
+    fresh = ChunkStore(client, "fresh")
+    assert fresh.collection.configuration["hnsw"]["ef_search"] == SEARCH_EF
+    client.get_or_create_collection(
+        name="old",
+        embedding_function=UseEmbeddingFunction(),
+        configuration={"hnsw": {"space": "cosine"}},
+    )
+    assert client.get_collection("old").configuration["hnsw"]["ef_search"] == 100
+    ChunkStore(client, "old")
+    assert client.get_collection("old").configuration["hnsw"]["ef_search"] == SEARCH_EF
