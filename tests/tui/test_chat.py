@@ -71,7 +71,8 @@ async def test_chat_turn_streams_answer_with_panels_and_citations(make_app: Make
         assert "2 claims checked by the math tools." in citations
         assert fake.asked[0]["question"] == "What is the derivative of the sigmoid?"
         assert fake.asked[0]["session_id"] == "s1"  # the UI created the session first
-        assert not app.generating
+        # the worker clears the flag after the final event is drawn: wait, do not race it
+        await wait_for(pilot, lambda: not app.generating, what="generation end")
         # a panel opens from the keyboard and shows its details
         assert "calculus § Sigmoid derivative" not in _painted(sources)
         sources.focus()
