@@ -152,3 +152,10 @@ def test_a_draft_cut_inside_a_formula_loses_its_last_sentence() -> None:
     whole = "The result is $2x$. It costs \\$5."
     assert prompts.finish(whole) == whole
     assert prompts.finish("Display: $$x^2$$ and $y$.") == "Display: $$x^2$$ and $y$."
+
+
+def test_a_draft_cut_after_a_colon_loses_the_sentence_that_announced_the_formula() -> None:
+    cut = "The derivative of $x^2$ is $2x$. Applying the product rule, we get:"
+    assert prompts.finish(cut) == "The derivative of $x^2$ is $2x$."
+    listed = "Justification:\n1. The derivative of $e^x$ is $e^x$.\n2. Applying the rule, we get:"
+    assert prompts.finish(listed) == "Justification:\n1. The derivative of $e^x$ is $e^x$."

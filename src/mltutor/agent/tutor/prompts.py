@@ -189,7 +189,8 @@ _FUNCTION_ARG_RE = re.compile(
 ``\\sqrt`` and the like are arguments and stay."""
 
 
-_SENTENCE_END = re.compile(r"[.!?…)\]$`:;]\s*$|\$\$\s*$|\\\]\s*$")
+_SENTENCE_END = re.compile(r"[.!?…)\]$`]\s*$|\$\$\s*$|\\\]\s*$")
+"""A finished draft ends so; one ending in ":" or ";" was cut before what it announced ("we get:")."""
 
 
 def finish(text: str) -> str:
@@ -204,7 +205,8 @@ def finish(text: str) -> str:
         ends = [e for e in ends if e <= opened]
     if not ends or ends[-1] < len(body) * 0.4:
         return text
-    return body[: ends[-1]].rstrip()
+    kept = body[: ends[-1]].rstrip()
+    return re.sub(r"\n\s*(?:\d+[.)]|[-*•])$", "", kept).rstrip()  # no list number left bare
 
 
 def _open_formula(text: str) -> bool:
