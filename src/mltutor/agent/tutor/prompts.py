@@ -133,7 +133,7 @@ def draft_messages(
         # other excerpts are not sent: cut to a few hundred characters they were library lists
         # and table rows (~170 prompt tokens, ~5 s of prompt reading on 2 cores) beside a lead
         # that already answers the question
-        evidence = evidence_block(hits[:1], tool_calls, LEAD_EVIDENCE_CHARS, quoted=1)
+        evidence = evidence_block(hits[:1], tool_calls, quoted=1)
     else:
         evidence = evidence_block(hits, tool_calls)
     user = f"{evidence}\n\nQuestion: {question}\n{language_instruction(question, language)}"
